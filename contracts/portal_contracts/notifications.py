@@ -1,0 +1,31 @@
+"""Commands to the notifications service."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, EmailStr, Field
+
+from portal_contracts.envelope import Envelope
+
+
+class InvitationEmail(BaseModel):
+    """`sealed_link` is the invitation URL encrypted for the notifications service only:
+    the link grants access, so it never travels in clear on a topic."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    customer_id: str
+    contact_id: str
+    to_email: EmailStr
+    to_name: str
+    merchant_name: str
+    language: str = "en"
+    sealed_link: str = Field(min_length=1)
+    expires_at: AwareDatetime
+
+
+class SendPortalInvitation(Envelope):
+    type: Literal["SendPortalInvitation"] = "SendPortalInvitation"
+    schema_version: Literal[1] = 1
+    data: InvitationEmail

@@ -1,0 +1,1 @@
+"""Subscriptions service: the system of record for customers and their subscriptions."""

@@ -1,0 +1,36 @@
+"""Composition root of the subscriptions service."""
+
+from __future__ import annotations
+
+from faststream import FastStream
+from faststream.specification import AsyncAPI
+from litestar import Litestar
+
+from portal_runtime.clock import Clock
+from portal_runtime.http import service_app
+from portal_runtime.runtime import ServiceRuntime
+from subscriptions.adapters.customers import CustomerRepository
+from subscriptions.handlers import commands
+from subscriptions.settings import SubscriptionsSettings
+
+
+def build_runtime(
+    settings: SubscriptionsSettings | None = None, clock: Clock | None = None
+) -> ServiceRuntime:
+    runtime = ServiceRuntime(settings or SubscriptionsSettings(), clock)
+    runtime.on_start.append(lambda: CustomerRepository.ensure_indexes(runtime.store.db))
+    commands.register(runtime)
+    return runtime
+
+
+def create_app(settings: SubscriptionsSettings | None = None, clock: Clock | None = None) -> Litestar:
+    return service_app(build_runtime(settings, clock))
+
+
+def asyncapi_app() -> FastStream:
+    """For `faststream docs gen --factory subscriptions.app:asyncapi_app`."""
+    runtime = build_runtime(SubscriptionsSettings())
+    return FastStream(
+        runtime.broker,
+        specification=AsyncAPI(title="subscriptions", version="1.0.0"),
+    )

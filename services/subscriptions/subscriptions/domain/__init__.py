@@ -1,0 +1,1 @@
+"""Pure rules of customers and subscriptions: no I/O here."""
