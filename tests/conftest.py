@@ -1,0 +1,51 @@
+"""Fixtures: the real local broker (Tansu) and database (SecantusDB) for the whole session,
+and an in-process SMTP server. They start only when a test asks for them."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from aiosmtpd.controller import Controller
+
+from deploy.local import processes
+from deploy.local.mailbox import Mailbox
+
+
+@pytest.fixture(scope="session")
+def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("stack")
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap(workdir: Path) -> Iterator[str]:
+    port = processes.free_port()
+    process = processes.start_broker(port, workdir / "tansu.log")
+    yield f"127.0.0.1:{port}"
+    processes.stop(process)
+
+
+@pytest.fixture(scope="session")
+def mongo_uri(workdir: Path) -> Iterator[str]:
+    port = processes.free_port()
+    process = processes.start_database(port, workdir / "db", workdir / "secantus.log")
+    yield processes.database_uri(port)
+    processes.stop(process)
+
+
+@pytest.fixture
+def database_name() -> str:
+    """A fresh database per test, so tests never see each other's documents."""
+    return f"t_{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture
+async def smtp_server() -> AsyncIterator[tuple[Mailbox, int]]:
+    mailbox = Mailbox()
+    port = processes.free_port()
+    controller = Controller(mailbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield mailbox, port
+    controller.stop()
