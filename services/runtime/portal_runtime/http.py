@@ -78,13 +78,14 @@ def health_routes(runtime: ServiceRuntime) -> list[ControllerRouterHandler]:
 def service_app(
     runtime: ServiceRuntime,
     routes: Sequence[ControllerRouterHandler] = (),
+    on_shutdown: Sequence[Callable[[], Any]] = (),
     **litestar_options: Any,
 ) -> Litestar:
     """A Litestar app whose lifespan starts and stops the service runtime."""
     return Litestar(
         route_handlers=[*health_routes(runtime), *routes],
         on_startup=[runtime.start],
-        on_shutdown=[runtime.stop],
+        on_shutdown=[runtime.stop, *on_shutdown],
         exception_handlers=EXCEPTION_HANDLERS,
         **litestar_options,
     )

@@ -1,0 +1,1 @@
+"""Identity service: portal access, sign-in, MFA, SSO and sessions."""

@@ -1,0 +1,1 @@
+"""MongoDB repositories, password hashing and token signing of the identity service."""

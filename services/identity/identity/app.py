@@ -1,0 +1,61 @@
+"""Composition root of the identity service."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from faststream import FastStream
+from faststream.specification import AsyncAPI
+from litestar import Litestar
+
+from identity import api
+from identity.adapters.passwords import PasswordHashing
+from identity.adapters.repositories import ensure_indexes
+from identity.adapters.tokens import AccessTokens
+from identity.handlers import events
+from identity.service_layer.context import Identity
+from identity.settings import IdentitySettings
+from portal_runtime.clock import Clock
+from portal_runtime.http import service_app
+from portal_runtime.runtime import ServiceRuntime
+from portal_runtime.sealing import Sealer
+
+
+def build(
+    settings: IdentitySettings | None = None, clock: Clock | None = None
+) -> tuple[ServiceRuntime, Identity]:
+    settings = settings or IdentitySettings()
+    runtime = ServiceRuntime(settings, clock)
+    identity = Identity(
+        settings=settings,
+        store=runtime.store,
+        passwords=PasswordHashing(
+            settings.argon2_time_cost, settings.argon2_memory_kib, settings.argon2_parallelism
+        ),
+        tokens=AccessTokens(
+            settings.token_private_key, timedelta(minutes=settings.access_token_minutes)
+        ),
+        sealer=Sealer(settings.sealing_key),
+    )
+    runtime.on_start.append(lambda: ensure_indexes(runtime.store.db))
+    events.register(runtime, identity)
+    return runtime, identity
+
+
+def build_runtime(
+    settings: IdentitySettings | None = None, clock: Clock | None = None
+) -> ServiceRuntime:
+    return build(settings, clock)[0]
+
+
+def create_app(settings: IdentitySettings | None = None, clock: Clock | None = None) -> Litestar:
+    runtime, identity = build(settings, clock)
+    return service_app(runtime, [api.controller(identity)])
+
+
+def asyncapi_app() -> FastStream:
+    """For `faststream docs gen --factory identity.app:asyncapi_app`."""
+    return FastStream(
+        build_runtime(IdentitySettings()).broker,
+        specification=AsyncAPI(title="identity", version="1.0.0"),
+    )

@@ -1,0 +1,1 @@
+"""Pure rules of portal access: no I/O here."""

@@ -1,0 +1,59 @@
+"""Events identity reacts to: merchants registering, customers created with portal access."""
+
+from __future__ import annotations
+
+from identity.service_layer.access import handle_customer_created, handle_merchant_registered
+from identity.service_layer.context import Identity
+from portal_contracts.customers import CustomerCreated
+from portal_contracts.merchants import MerchantRegistered
+from portal_contracts.registry import (
+    AccessMessage,
+    CustomerMessage,
+    MerchantMessage,
+    NotificationsCommand,
+)
+from portal_contracts.topics import (
+    CUSTOMER_EVENTS,
+    IDENTITY_ACCESS_EVENTS,
+    MERCHANT_EVENTS,
+    NOTIFICATIONS_COMMANDS,
+)
+from portal_runtime.messaging import subscriber_options
+from portal_runtime.runtime import ServiceRuntime
+
+
+def register(runtime: ServiceRuntime, identity: Identity) -> None:
+    broker = runtime.broker
+
+    @broker.subscriber(
+        MERCHANT_EVENTS,
+        **subscriber_options(runtime.settings, "identity.merchant-events"),
+        title="gateway.merchant-events:identity",
+        description="Merchants and their portal addresses.",
+    )
+    async def on_merchant_event(message: MerchantMessage) -> None:
+        if isinstance(message, MerchantRegistered):
+            await handle_merchant_registered(identity, message)
+
+    @broker.subscriber(
+        CUSTOMER_EVENTS,
+        **subscriber_options(runtime.settings, "identity.customer-events"),
+        title="subscriptions.customer-events:identity",
+        description="New customers whose contacts get portal invitations.",
+    )
+    async def on_customer_event(message: CustomerMessage) -> None:
+        if isinstance(message, CustomerCreated):
+            await handle_customer_created(identity, message)
+
+    broker.publisher(
+        IDENTITY_ACCESS_EVENTS,
+        title="identity.access-events:publish",
+        description="Access changes and sign-ins (outbox; key = customer id).",
+        schema=AccessMessage,
+    )
+    broker.publisher(
+        NOTIFICATIONS_COMMANDS,
+        title="notifications.commands:identity",
+        description="Emails identity asks for (invitation links travel sealed).",
+        schema=NotificationsCommand,
+    )

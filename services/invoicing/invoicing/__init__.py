@@ -1,0 +1,1 @@
+"""Invoicing service: invoices, payments and each customer's receivables account."""

@@ -1,0 +1,41 @@
+"""A customer's receivables account: what they owe and what credit they hold."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from portal_contracts.common import Money
+from portal_contracts.customers import CustomerSnapshot
+from portal_contracts.invoicing import AccountBalance
+
+
+@dataclass
+class CustomerAccount:
+    organisation_id: str
+    customer_id: str
+    billing_name: str
+    currency: str
+    outstanding_minor: int
+    unused_credits_minor: int
+    opened_at: datetime
+
+    def balance(self) -> AccountBalance:
+        return AccountBalance(
+            customer_id=self.customer_id,
+            outstanding=Money(amount_minor=self.outstanding_minor, currency=self.currency),
+            unused_credits=Money(amount_minor=self.unused_credits_minor, currency=self.currency),
+        )
+
+
+def open_account(organisation_id: str, customer: CustomerSnapshot, now: datetime) -> CustomerAccount:
+    """A new customer starts owing nothing, in their own currency."""
+    return CustomerAccount(
+        organisation_id=organisation_id,
+        customer_id=customer.customer_id,
+        billing_name=customer.company_name or customer.display_name,
+        currency=customer.currency,
+        outstanding_minor=0,
+        unused_credits_minor=0,
+        opened_at=now,
+    )

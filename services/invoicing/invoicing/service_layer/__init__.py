@@ -1,0 +1,1 @@
+"""Use cases of the invoicing service: load, decide, save and emit in one transaction."""

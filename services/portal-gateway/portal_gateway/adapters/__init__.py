@@ -1,0 +1,1 @@
+"""The gateway's MongoDB collections and its client of the identity service."""

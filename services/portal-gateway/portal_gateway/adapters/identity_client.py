@@ -1,0 +1,46 @@
+"""The identity service's credentials API (sign-in, invitations)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from portal_runtime.errors import ServiceError
+
+
+class IdentityUnavailable(ServiceError):
+    status = 503
+    code = "identity_unavailable"
+
+
+class IdentityRefusal(ServiceError):
+    """Identity answered with a problem: pass its status and detail on to the caller."""
+
+    def __init__(self, status: int, detail: str, code: str) -> None:
+        super().__init__(detail, code=code)
+        self.status = status
+
+
+class IdentityClient:
+    def __init__(self, base_url: str) -> None:
+        self._http = httpx.AsyncClient(base_url=base_url, timeout=10.0)
+
+    async def close(self) -> None:
+        await self._http.aclose()
+
+    async def call(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        try:
+            response = await self._http.post(path, json=body)
+        except httpx.HTTPError as down:
+            raise IdentityUnavailable("sign-in is unavailable right now; try again") from down
+        payload: dict[str, Any] = response.json() if response.content else {}
+        if response.status_code >= 500:
+            raise IdentityUnavailable("sign-in is unavailable right now; try again")
+        if response.status_code >= 400:
+            raise IdentityRefusal(
+                response.status_code,
+                str(payload.get("detail", "refused")),
+                str(payload.get("code", "refused")),
+            )
+        return payload

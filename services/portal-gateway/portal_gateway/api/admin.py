@@ -1,0 +1,101 @@
+"""The merchant's admin API (X-API-Key)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+from litestar import Controller, Response, get, post
+from litestar.params import Parameter
+
+from portal_contracts.common import Contact
+from portal_contracts.customers import NewCustomer
+from portal_gateway.adapters.read_models import Commands
+from portal_gateway.api.schemas import CustomerRegistration
+from portal_gateway.service_layer.context import Gateway
+from portal_gateway.service_layer.customers import create_customer, customer_details
+from portal_gateway.service_layer.merchants import merchant_for_api_key
+from portal_runtime.errors import Conflict, NotFound, ServiceError
+
+ApiKey = Annotated[str | None, Parameter(header="X-API-Key")]
+IdempotencyKey = Annotated[
+    str | None, Parameter(header="Idempotency-Key", max_length=200, required=False)
+]
+
+
+class Rejected(ServiceError):
+    status = 422
+    code = "rejected"
+
+
+def controller(gateway: Gateway) -> type[Controller]:
+    class AdminController(Controller):
+        path = "/admin/v1"
+        tags = ["admin"]
+
+        @post("/customers", status_code=201)
+        async def create(
+            self, data: CustomerRegistration, api_key: ApiKey = None,
+            idempotency_key: IdempotencyKey = None,
+        ) -> Response[dict[str, Any]]:
+            """Create a customer with its primary contact (and invite it to the portal)."""
+            merchant = await merchant_for_api_key(gateway, api_key)
+            if data.enable_portal and data.primary_contact.email is None:
+                raise Rejected(
+                    "portal access needs an email address on the primary contact",
+                    code="contact_without_email",
+                )
+            new = NewCustomer(
+                customer_id=f"cus_{uuid.uuid4().hex[:20]}",
+                display_name=data.display_name,
+                company_name=data.company_name,
+                currency=data.currency or str(merchant.get("currency", "USD")),
+                portal_language=data.portal_language,
+                primary_contact=Contact(
+                    contact_id=f"ct_{uuid.uuid4().hex[:20]}", is_primary=True,
+                    **data.primary_contact.model_dump(),
+                ),
+                enable_portal=data.enable_portal,
+            )
+            command = await create_customer(
+                gateway, str(merchant["_id"]), new, idempotency_key
+            )
+            return await _outcome(gateway, command)
+
+        @get("/customers/{customer_id:str}")
+        async def details(self, customer_id: str, api_key: ApiKey = None) -> dict[str, Any]:
+            merchant = await merchant_for_api_key(gateway, api_key)
+            view = await customer_details(gateway, str(merchant["_id"]), customer_id)
+            if view is None:
+                raise NotFound(f"there is no customer '{customer_id}'")
+            return view
+
+        @get("/commands/{command_id:str}")
+        async def command_status(
+            self, command_id: str, api_key: ApiKey = None
+        ) -> Response[dict[str, Any]]:
+            """Where a command answered with 202 stands now."""
+            merchant = await merchant_for_api_key(gateway, api_key)
+            command = await Commands(gateway.store.db).get(str(merchant["_id"]), command_id)
+            if command is None:
+                raise NotFound(f"there is no command '{command_id}'")
+            return await _outcome(gateway, command)
+
+    return AdminController
+
+
+async def _outcome(gateway: Gateway, command: dict[str, Any]) -> Response[dict[str, Any]]:
+    status = command["status"]
+    if status == "succeeded":
+        view = await customer_details(
+            gateway, command["organisation_id"], command["customer_id"]
+        )
+        return Response(view or {"customer_id": command["customer_id"]}, status_code=201)
+    if status == "rejected":
+        if command.get("code") == "customer_exists":
+            raise Conflict(command["reason"], code=command["code"])
+        raise Rejected(command["reason"], code=command.get("code"))
+    return Response(
+        {"status": "pending", "status_url": f"/admin/v1/commands/{command['_id']}"},
+        status_code=202,
+    )

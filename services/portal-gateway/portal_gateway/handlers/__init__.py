@@ -1,0 +1,1 @@
+"""FastStream subscribers of the gateway: the events its read models are built from."""

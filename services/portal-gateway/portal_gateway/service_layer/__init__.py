@@ -1,0 +1,1 @@
+"""Use cases of the gateway: merchants, commands to the services, projections."""
