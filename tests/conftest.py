@@ -10,7 +10,10 @@ from pathlib import Path
 import pytest
 from aiosmtpd.controller import Controller
 
+import httpx
+
 from deploy.local import processes
+from deploy.local.stack import LocalStack, StackPorts
 from deploy.local.mailbox import Mailbox
 
 
@@ -49,3 +52,17 @@ async def smtp_server() -> AsyncIterator[tuple[Mailbox, int]]:
     controller.start()
     yield mailbox, port
     controller.stop()
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
+    """The whole local platform as separate processes, shared by the e2e tests."""
+    local = LocalStack(Path(tmp_path_factory.mktemp("e2e")), StackPorts.free())
+    with local:
+        yield local
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(timeout=30) as client:
+        yield client

@@ -87,6 +87,7 @@ def service_app(
         on_startup=[runtime.start],
         on_shutdown=[runtime.stop, *on_shutdown],
         exception_handlers=EXCEPTION_HANDLERS,
+        logging_config=None,  # the process's JSON logging (portal_runtime.logs) stays in charge
         **litestar_options,
     )
 

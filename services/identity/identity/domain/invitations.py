@@ -25,6 +25,7 @@ class Invitation:
     expires_at: datetime
     status: InvitationStatus
     created_at: datetime
+    accepted_at: datetime | None = None
 
     def check_usable(self, now: datetime) -> None:
         if self.status == "accepted":

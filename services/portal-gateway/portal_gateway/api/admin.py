@@ -5,7 +5,10 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from litestar import Controller, Response, get, post
+from litestar import Controller, Request, Response, get, post
+from litestar.connection import ASGIConnection
+from litestar.di import Provide
+from litestar.handlers import BaseRouteHandler
 from litestar.params import Parameter
 
 from portal_contracts.common import Contact
@@ -17,7 +20,7 @@ from portal_gateway.service_layer.customers import create_customer, customer_det
 from portal_gateway.service_layer.merchants import merchant_for_api_key
 from portal_runtime.errors import Conflict, NotFound, ServiceError
 
-ApiKey = Annotated[str | None, Parameter(header="X-API-Key")]
+Merchant = dict[str, Any]
 IdempotencyKey = Annotated[
     str | None, Parameter(header="Idempotency-Key", max_length=200, required=False)
 ]
@@ -29,17 +32,28 @@ class Rejected(ServiceError):
 
 
 def controller(gateway: Gateway) -> type[Controller]:
+    async def authenticate(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+        """Runs before the body is read: no API key, no answer about anything else."""
+        merchant = await merchant_for_api_key(gateway, connection.headers.get("x-api-key"))
+        connection.state.merchant = merchant
+
+    def current_merchant(request: Request[Any, Any, Any]) -> Merchant:
+        merchant: Merchant = request.state.merchant
+        return merchant
+
     class AdminController(Controller):
         path = "/admin/v1"
         tags = ["admin"]
+        guards = [authenticate]
+        dependencies = {"merchant": Provide(current_merchant, sync_to_thread=False)}
+        security = [{"ApiKey": []}]
 
         @post("/customers", status_code=201)
         async def create(
-            self, data: CustomerRegistration, api_key: ApiKey = None,
+            self, data: CustomerRegistration, merchant: Merchant,
             idempotency_key: IdempotencyKey = None,
         ) -> Response[dict[str, Any]]:
             """Create a customer with its primary contact (and invite it to the portal)."""
-            merchant = await merchant_for_api_key(gateway, api_key)
             if data.enable_portal and data.primary_contact.email is None:
                 raise Rejected(
                     "portal access needs an email address on the primary contact",
@@ -63,8 +77,7 @@ def controller(gateway: Gateway) -> type[Controller]:
             return await _outcome(gateway, command)
 
         @get("/customers/{customer_id:str}")
-        async def details(self, customer_id: str, api_key: ApiKey = None) -> dict[str, Any]:
-            merchant = await merchant_for_api_key(gateway, api_key)
+        async def details(self, customer_id: str, merchant: Merchant) -> dict[str, Any]:
             view = await customer_details(gateway, str(merchant["_id"]), customer_id)
             if view is None:
                 raise NotFound(f"there is no customer '{customer_id}'")
@@ -72,10 +85,9 @@ def controller(gateway: Gateway) -> type[Controller]:
 
         @get("/commands/{command_id:str}")
         async def command_status(
-            self, command_id: str, api_key: ApiKey = None
+            self, command_id: str, merchant: Merchant
         ) -> Response[dict[str, Any]]:
             """Where a command answered with 202 stands now."""
-            merchant = await merchant_for_api_key(gateway, api_key)
             command = await Commands(gateway.store.db).get(str(merchant["_id"]), command_id)
             if command is None:
                 raise NotFound(f"there is no command '{command_id}'")

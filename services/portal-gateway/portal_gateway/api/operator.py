@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
 from litestar import Controller, post
-from litestar.params import Parameter
+from litestar.connection import ASGIConnection
+from litestar.handlers import BaseRouteHandler
 
 from portal_contracts.merchants import MerchantProfile
 from portal_gateway.api.schemas import MerchantRegistration
@@ -18,19 +19,19 @@ from portal_runtime.sealing import same_secret
 def controller(gateway: Gateway) -> type[Controller]:
     expected = gateway.settings.operator_token.get_secret_value()
 
+    def authenticate(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+        token = connection.headers.get("x-operator-token")
+        if not expected or not token or not same_secret(token, expected):
+            raise Unauthorised("a valid X-Operator-Token header is required")
+
     class OperatorController(Controller):
         path = "/operator/v1"
         tags = ["operator"]
+        guards = [authenticate]
 
         @post("/merchants", status_code=201)
-        async def register(
-            self,
-            data: MerchantRegistration,
-            operator_token: Annotated[str | None, Parameter(header="X-Operator-Token")] = None,
-        ) -> dict[str, Any]:
+        async def register(self, data: MerchantRegistration) -> dict[str, Any]:
             """Register a merchant; the API key in the answer is shown only this once."""
-            if not expected or not operator_token or not same_secret(operator_token, expected):
-                raise Unauthorised("a valid X-Operator-Token header is required")
             merchant = await register_merchant(
                 gateway, MerchantProfile(**data.model_dump())
             )

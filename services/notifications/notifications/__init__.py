@@ -1,0 +1,1 @@
+"""Notifications service: the emails the portal sends, queued and delivered with retries."""

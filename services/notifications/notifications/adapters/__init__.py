@@ -1,0 +1,1 @@
+"""The outgoing-mail collection in MongoDB and the SMTP gateway."""

@@ -1,0 +1,1 @@
+"""Pure rules of notifications: what an email says and when a failed one is tried again."""

@@ -1,0 +1,1 @@
+"""FastStream subscribers of the notifications service."""

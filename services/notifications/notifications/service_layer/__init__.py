@@ -1,0 +1,1 @@
+"""Use cases of the notifications service: queue mail in one transaction, deliver it."""

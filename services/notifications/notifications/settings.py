@@ -1,0 +1,26 @@
+"""Settings of the notifications service (env prefix NOTIFICATIONS_)."""
+
+from portal_runtime.settings import ServiceSettings
+from pydantic import Field, SecretStr
+from pydantic_settings import SettingsConfigDict
+
+
+class NotificationsSettings(ServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="NOTIFICATIONS_", extra="ignore")
+
+    service_name: str = "notifications"
+    http_port: int = 8104
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 1025
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_timeout_seconds: float = 30.0
+    mail_from: str = "portal@localhost"
+    mail_attempts: int = Field(default=8, ge=1)
+    mail_backoff_seconds: float = 1.0
+    mail_backoff_cap_seconds: float = 300
+    # How long a sender may hold a claimed mail before another sender may take it over; longer
+    # than one SMTP conversation can last, so a slow send is never sent twice.
+    mail_lease_seconds: float = 120.0
+    # New mail wakes the sender at once; the poll picks up retries that come due.
+    mail_poll_seconds: float = 0.2
