@@ -9,6 +9,7 @@ from typing import Any
 import uvicorn
 from litestar import Litestar, Request, Response, get
 from litestar.exceptions import HTTPException, ValidationException
+from litestar.plugins.opentelemetry import OpenTelemetryConfig, OpenTelemetryPlugin
 from litestar.types import ControllerRouterHandler
 
 from portal_runtime.errors import ServiceError
@@ -81,15 +82,19 @@ def service_app(
     on_shutdown: Sequence[Callable[[], Any]] = (),
     **litestar_options: Any,
 ) -> Litestar:
-    """A Litestar app whose lifespan starts and stops the service runtime."""
-    return Litestar(
+    """A Litestar app whose lifespan starts and stops the service runtime
+    (`app.state.runtime`, for tests that drive the app in their own event loop)."""
+    app = Litestar(
         route_handlers=[*health_routes(runtime), *routes],
         on_startup=[runtime.start],
         on_shutdown=[runtime.stop, *on_shutdown],
         exception_handlers=EXCEPTION_HANDLERS,
         logging_config=None,  # the process's JSON logging (portal_runtime.logs) stays in charge
+        plugins=[OpenTelemetryPlugin(OpenTelemetryConfig(exclude=["/health"]))],
         **litestar_options,
     )
+    app.state.runtime = runtime
+    return app
 
 
 def serve(create_app: Callable[[Any], Litestar], settings: ServiceSettings) -> None:
