@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+from opentelemetry import propagate
 
 from portal_runtime.errors import ServiceError
 
@@ -31,7 +32,9 @@ class IdentityClient:
 
     async def call(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
         try:
-            response = await self._http.post(path, json=body)
+            headers: dict[str, str] = {}
+            propagate.inject(headers)
+            response = await self._http.post(path, json=body, headers=headers)
         except httpx.HTTPError as down:
             raise IdentityUnavailable("sign-in is unavailable right now; try again") from down
         payload: dict[str, Any] = response.json() if response.content else {}
