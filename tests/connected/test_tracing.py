@@ -9,26 +9,26 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
-import pytest
 import httpx
-from opentelemetry import trace
-from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-from pydantic import SecretStr
-
-from deploy.local.mailbox import Mailbox
+import pytest
 from identity.app import build_runtime as identity_runtime
 from identity.settings import IdentitySettings
 from invoicing.app import build_runtime as invoicing_runtime
 from invoicing.settings import InvoicingSettings
 from notifications.app import build_runtime as notifications_runtime
 from notifications.settings import NotificationsSettings
+from opentelemetry import trace
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from portal_gateway.app import create_app as gateway_app
 from portal_gateway.settings import GatewaySettings
 from portal_runtime.runtime import ServiceRuntime
+from pydantic import SecretStr
 from subscriptions.app import build_runtime as subscriptions_runtime
 from subscriptions.settings import SubscriptionsSettings
+
+from deploy.local.mailbox import Mailbox
 from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.connected
@@ -56,13 +56,19 @@ async def services(
         subscriptions_runtime(SubscriptionsSettings(**common, mongo_database=f"subs_{run}")),
         identity_runtime(IdentitySettings(**common, mongo_database=f"identity_{run}")),
         invoicing_runtime(InvoicingSettings(**common, mongo_database=f"invoicing_{run}")),
-        notifications_runtime(NotificationsSettings(
-            **common, mongo_database=f"notifications_{run}", smtp_port=smtp_server[1])),
+        notifications_runtime(
+            NotificationsSettings(
+                **common, mongo_database=f"notifications_{run}", smtp_port=smtp_server[1]
+            )
+        ),
     ]
     for runtime in runtimes:
         await runtime.start()
-    gateway = gateway_app(GatewaySettings(
-        **common, mongo_database=f"gateway_{run}", operator_token=SecretStr("op-token")))
+    gateway = gateway_app(
+        GatewaySettings(
+            **common, mongo_database=f"gateway_{run}", operator_token=SecretStr("op-token")
+        )
+    )
     runtimes.append(gateway.state.runtime)
     await gateway.state.runtime.start()
     try:
@@ -81,24 +87,30 @@ async def test_one_trace_spans_gateway_kafka_every_service_and_mongodb(
     client, run, mailbox = services["client"], services["run"], services["mailbox"]
     merchant = await client.post(
         "/operator/v1/merchants",
-        json={"name": "Traced Ltd", "portal_slug": f"traced-{run}",
-              "contact_email": "ops@traced.example"},
+        json={
+            "name": "Traced Ltd",
+            "portal_slug": f"traced-{run}",
+            "contact_email": "ops@traced.example",
+        },
         headers={"X-Operator-Token": "op-token"},
     )
     assert merchant.status_code == 201, merchant.text
     email = f"trace.{run}@example.com"
     created = await client.post(
         "/admin/v1/customers",
-        json={"display_name": "Traced Customer",
-              "primary_contact": {"first_name": "Tess", "email": email},
-              "enable_portal": True},
+        json={
+            "display_name": "Traced Customer",
+            "primary_contact": {"first_name": "Tess", "email": email},
+            "enable_portal": True,
+        },
         headers={"X-API-Key": merchant.json()["api_key"]},
     )
     assert created.status_code == 201, created.text
     await eventually(lambda: _async([m for m in mailbox.messages if email in m["to"]]))
 
     request_span = next(
-        s for s in spans.get_finished_spans()
+        s
+        for s in spans.get_finished_spans()
         if s.kind == trace.SpanKind.SERVER and "/admin/v1/customers" in s.name
     )
     trace_id = request_span.context.trace_id
@@ -107,16 +119,21 @@ async def test_one_trace_spans_gateway_kafka_every_service_and_mongodb(
         return [s for s in spans.get_finished_spans() if s.context.trace_id == trace_id]
 
     expected_consumed = {
-        "subscriptions.commands", "subscriptions.customer-events", "notifications.commands",
-        "invoicing.account-events", "identity.access-events",
+        "subscriptions.commands",
+        "subscriptions.customer-events",
+        "notifications.commands",
+        "invoicing.account-events",
+        "identity.access-events",
     }
-    expected_databases = {f"{name}_{run}" for name in (
-        "subs", "identity", "invoicing", "notifications", "gateway")}
+    expected_databases = {
+        f"{name}_{run}" for name in ("subs", "identity", "invoicing", "notifications", "gateway")
+    }
 
     async def whole_trace() -> bool:
         consumed = {
             str(s.attributes.get(TOPIC))
-            for s in in_trace() if s.kind == trace.SpanKind.CONSUMER and s.attributes
+            for s in in_trace()
+            if s.kind == trace.SpanKind.CONSUMER and s.attributes
         }
         databases = {str(s.attributes.get("db.name")) for s in in_trace() if s.attributes}
         return expected_consumed <= consumed and expected_databases <= databases
@@ -124,8 +141,16 @@ async def test_one_trace_spans_gateway_kafka_every_service_and_mongodb(
     await eventually(whole_trace, timeout=20)
     consumers = [s for s in in_trace() if s.kind == trace.SpanKind.CONSUMER]
     # The customer event is consumed by identity, invoicing and the gateway, all in this trace.
-    assert len([s for s in consumers if s.attributes and s.attributes.get(
-        TOPIC) == "subscriptions.customer-events"]) >= 3
+    assert (
+        len(
+            [
+                s
+                for s in consumers
+                if s.attributes and s.attributes.get(TOPIC) == "subscriptions.customer-events"
+            ]
+        )
+        >= 3
+    )
 
 
 async def _async(value: Any) -> Any:

@@ -6,9 +6,9 @@ import uuid
 
 import httpx
 import pytest
+from portal_contracts import topics
 
 from deploy.local.stack import LocalStack
-from portal_contracts import topics
 from tests.support.kafka import collect, produce
 from tests.support.portal import create_customer, invitation_email, register_merchant
 
@@ -42,7 +42,8 @@ async def test_invalid_bodies_are_400_naming_the_field(
 
     no_name = await http.post(
         f"{gateway}/admin/v1/customers",
-        json={"primary_contact": {"first_name": "A"}}, headers=headers,
+        json={"primary_contact": {"first_name": "A"}},
+        headers=headers,
     )
     assert no_name.status_code == 400
     assert "display_name" in no_name.json()["detail"]
@@ -52,8 +53,9 @@ async def test_invalid_bodies_are_400_naming_the_field(
     assert "email" in bad_email.json()["detail"]
 
     not_json = await http.post(
-        f"{gateway}/admin/v1/customers", content=b"{oops", headers={
-            **headers, "Content-Type": "application/json"},
+        f"{gateway}/admin/v1/customers",
+        content=b"{oops",
+        headers={**headers, "Content-Type": "application/json"},
     )
     assert 400 <= not_json.status_code < 500
 
@@ -74,12 +76,16 @@ async def test_unknown_ids_are_404(stack: LocalStack, http: httpx.AsyncClient) -
     gateway = stack.urls["gateway"]
     merchant = await register_merchant(http, gateway, stack.operator_token)
     headers = {"X-API-Key": merchant["api_key"]}
-    assert (await http.get(f"{gateway}/admin/v1/customers/cus_nope", headers=headers)
-            ).status_code == 404
-    assert (await http.get(f"{gateway}/admin/v1/commands/nope", headers=headers)
-            ).status_code == 404
-    assert (await http.post(f"{gateway}/portal/no-such-portal/api/sessions",
-                            json={"email": "a@b.example", "password": "x"})).status_code == 404
+    assert (
+        await http.get(f"{gateway}/admin/v1/customers/cus_nope", headers=headers)
+    ).status_code == 404
+    assert (await http.get(f"{gateway}/admin/v1/commands/nope", headers=headers)).status_code == 404
+    assert (
+        await http.post(
+            f"{gateway}/portal/no-such-portal/api/sessions",
+            json={"email": "a@b.example", "password": "x"},
+        )
+    ).status_code == 404
     unknown_token = await http.post(
         f"{gateway}/portal/{merchant['slug']}/api/invitations/accept",
         json={"token": "x" * 43, "password": "correct-horse-42"},

@@ -5,6 +5,7 @@ SMTP -> the contact sets a password -> signs in -> the portal home shows who the
 from __future__ import annotations
 
 import uuid
+
 import httpx
 import pytest
 
@@ -90,8 +91,10 @@ async def test_invited_contact_signs_in_and_sees_their_portal_home(
             headers={"X-API-Key": merchant["api_key"]},
         )
         contact = details.json()["contacts"][0]
-        return bool(contact["portal_access"]["status"] == "accepted" and details.json()[
-            "outstanding"] == {"amount_minor": 0, "currency": "USD"})
+        return bool(
+            contact["portal_access"]["status"] == "accepted"
+            and details.json()["outstanding"] == {"amount_minor": 0, "currency": "USD"}
+        )
 
     await eventually(access_accepted, timeout=20)
 
@@ -137,8 +140,10 @@ async def test_a_contact_of_one_merchant_cannot_use_another_merchants_portal(
     assert home_b.json()["code"] == "token_wrong_portal"
     # The merchant's API key of B does not reach A's customers.
     customer_id = (
-        await http.get(f"{gateway}/portal/{first['slug']}/api/home",
-                       headers={"Authorization": f"Bearer {token_a}"})
+        await http.get(
+            f"{gateway}/portal/{first['slug']}/api/home",
+            headers={"Authorization": f"Bearer {token_a}"},
+        )
     ).json()["customer"]["customer_id"]
     foreign = await http.get(
         f"{gateway}/admin/v1/customers/{customer_id}", headers={"X-API-Key": second["api_key"]}

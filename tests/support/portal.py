@@ -28,16 +28,20 @@ async def register_merchant(
 
 
 async def create_customer(
-    http: httpx.AsyncClient, gateway: str, api_key: str, email: str | None,
-    first_name: str = "Grace", last_name: str = "Hopper", enable_portal: bool = True,
+    http: httpx.AsyncClient,
+    gateway: str,
+    api_key: str,
+    email: str | None,
+    first_name: str = "Grace",
+    last_name: str = "Hopper",
+    enable_portal: bool = True,
 ) -> httpx.Response:
     return await http.post(
         f"{gateway}/admin/v1/customers",
         json={
             "display_name": f"{first_name} {last_name}",
             "company_name": "Compilers Inc",
-            "primary_contact": {"first_name": first_name, "last_name": last_name,
-                                "email": email},
+            "primary_contact": {"first_name": first_name, "last_name": last_name, "email": email},
             "enable_portal": enable_portal,
         },
         headers={"X-API-Key": api_key},

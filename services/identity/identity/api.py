@@ -50,8 +50,13 @@ def controller(identity: Identity) -> type[Controller]:
         @post("/sessions", status_code=201)
         async def create_session(self, data: SignIn) -> dict[str, Any]:
             signed_in = await sign_in(
-                identity, data.portal_slug, data.email, data.password, data.ip,
-                data.user_agent, data.correlation_id,
+                identity,
+                data.portal_slug,
+                data.email,
+                data.password,
+                data.ip,
+                data.user_agent,
+                data.correlation_id,
             )
             return {
                 "access_token": signed_in.access_token,

@@ -7,6 +7,10 @@ from datetime import timedelta
 from faststream import FastStream
 from faststream.specification import AsyncAPI
 from litestar import Litestar
+from portal_runtime.clock import Clock
+from portal_runtime.http import service_app
+from portal_runtime.runtime import ServiceRuntime
+from portal_runtime.sealing import Sealer
 
 from identity import api
 from identity.adapters.passwords import PasswordHashing
@@ -15,10 +19,6 @@ from identity.adapters.tokens import AccessTokens
 from identity.handlers import events
 from identity.service_layer.context import Identity
 from identity.settings import IdentitySettings
-from portal_runtime.clock import Clock
-from portal_runtime.http import service_app
-from portal_runtime.runtime import ServiceRuntime
-from portal_runtime.sealing import Sealer
 
 
 def build(

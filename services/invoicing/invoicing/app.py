@@ -5,13 +5,13 @@ from __future__ import annotations
 from faststream import FastStream
 from faststream.specification import AsyncAPI
 from litestar import Litestar
+from portal_runtime.clock import Clock
+from portal_runtime.http import service_app
+from portal_runtime.runtime import ServiceRuntime
 
 from invoicing.adapters.accounts import AccountRepository
 from invoicing.handlers import customer_events
 from invoicing.settings import InvoicingSettings
-from portal_runtime.clock import Clock
-from portal_runtime.http import service_app
-from portal_runtime.runtime import ServiceRuntime
 
 
 def build_runtime(

@@ -1,8 +1,7 @@
 """Settings of the invoicing service (env prefix INVOICING_)."""
 
-from pydantic_settings import SettingsConfigDict
-
 from portal_runtime.settings import ServiceSettings
+from pydantic_settings import SettingsConfigDict
 
 
 class InvoicingSettings(ServiceSettings):

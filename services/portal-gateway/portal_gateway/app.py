@@ -7,6 +7,9 @@ from faststream.specification import AsyncAPI
 from litestar import Litestar
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
+from portal_runtime.clock import Clock
+from portal_runtime.http import service_app
+from portal_runtime.runtime import ServiceRuntime
 
 from portal_gateway.adapters import read_models
 from portal_gateway.adapters.identity_client import IdentityClient
@@ -15,9 +18,6 @@ from portal_gateway.api import admin, operator, portal
 from portal_gateway.handlers import projections
 from portal_gateway.service_layer.context import Gateway
 from portal_gateway.settings import GatewaySettings
-from portal_runtime.clock import Clock
-from portal_runtime.http import service_app
-from portal_runtime.runtime import ServiceRuntime
 
 
 def build(

@@ -12,16 +12,16 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar, cast
 
 from faststream import AckPolicy, BaseMiddleware
 from faststream.kafka import KafkaBroker
 from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
 from faststream.message import StreamMessage
+from portal_contracts.topics import dead_letter_topic
 from pydantic import ValidationError
 
-from portal_contracts.topics import dead_letter_topic
 from portal_runtime.errors import PermanentFailure, ServiceError
 from portal_runtime.settings import ServiceSettings
 
@@ -103,7 +103,7 @@ def make_broker(settings: ServiceSettings) -> tuple[KafkaBroker, DeadLetters]:
         settings.kafka_bootstrap,
         client_id=settings.service_name,
         enable_idempotence=settings.enable_idempotence,
-        acks=settings.acks,  # type: ignore[arg-type]
+        acks=settings.acks,
         middlewares=[KafkaTelemetryMiddleware(), dead_letters.middleware],
         logger=logging.getLogger(f"{settings.service_name}.broker"),
     )
@@ -120,6 +120,25 @@ def subscriber_options(settings: ServiceSettings, group: str) -> dict[str, Any]:
         "session_timeout_ms": settings.session_timeout_ms,
         "heartbeat_interval_ms": settings.heartbeat_interval_ms,
     }
+
+
+Handler = TypeVar("Handler", bound=Callable[..., Awaitable[None]])
+
+
+def subscriber(
+    broker: KafkaBroker,
+    settings: ServiceSettings,
+    topic: str,
+    *,
+    group: str,
+    title: str,
+    description: str,
+) -> Callable[[Handler], Handler]:
+    """`@subscriber(...)`: a handler in a named group with the shared ack policy."""
+    decorator = broker.subscriber(
+        topic, **subscriber_options(settings, group), title=title, description=description
+    )
+    return cast(Callable[[Handler], Handler], decorator)
 
 
 def kafka_publisher(broker: KafkaBroker) -> Callable[..., Any]:

@@ -19,12 +19,12 @@ from datetime import timedelta
 from typing import Any, Protocol
 
 from opentelemetry import trace
+from portal_contracts import Envelope
 from pymongo import ASCENDING, ReturnDocument
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
-from portal_contracts import Envelope
 from portal_runtime.clock import Clock
 from portal_runtime.telemetry import context_from, current_carrier
 
@@ -65,7 +65,7 @@ class Outbox:
                 "_id": str(message.event_id),
                 "topic": topic,
                 "key": key,
-                "seq": stream["seq"],
+                "seq": stream["seq"] if stream else 1,
                 "organisation_id": message.organisation_id,
                 "type": message.type,
                 "body": message.model_dump_json(),

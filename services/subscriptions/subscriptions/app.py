@@ -5,10 +5,10 @@ from __future__ import annotations
 from faststream import FastStream
 from faststream.specification import AsyncAPI
 from litestar import Litestar
-
 from portal_runtime.clock import Clock
 from portal_runtime.http import service_app
 from portal_runtime.runtime import ServiceRuntime
+
 from subscriptions.adapters.customers import CustomerRepository
 from subscriptions.handlers import commands
 from subscriptions.settings import SubscriptionsSettings
@@ -23,7 +23,9 @@ def build_runtime(
     return runtime
 
 
-def create_app(settings: SubscriptionsSettings | None = None, clock: Clock | None = None) -> Litestar:
+def create_app(
+    settings: SubscriptionsSettings | None = None, clock: Clock | None = None
+) -> Litestar:
     return service_app(build_runtime(settings, clock))
 
 

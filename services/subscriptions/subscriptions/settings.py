@@ -1,8 +1,7 @@
 """Settings of the subscriptions service (env prefix SUBSCRIPTIONS_)."""
 
-from pydantic_settings import SettingsConfigDict
-
 from portal_runtime.settings import ServiceSettings
+from pydantic_settings import SettingsConfigDict
 
 
 class SubscriptionsSettings(ServiceSettings):

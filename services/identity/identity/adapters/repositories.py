@@ -29,9 +29,7 @@ async def ensure_indexes(db: AsyncDatabase[Document]) -> None:
         [("organisation_id", ASCENDING), ("customer_id", ASCENDING), ("contact_id", ASCENDING)]
     )
     await db["sessions"].create_index("refresh_digest", unique=True)
-    await db["sessions"].create_index(
-        [("organisation_id", ASCENDING), ("contact_id", ASCENDING)]
-    )
+    await db["sessions"].create_index([("organisation_id", ASCENDING), ("contact_id", ASCENDING)])
 
 
 class Merchants:
@@ -60,13 +58,21 @@ class PortalUsers:
         self.session = session
 
     async def invite(
-        self, organisation_id: str, customer_id: str, contact_id: str, email: str, name: str,
+        self,
+        organisation_id: str,
+        customer_id: str,
+        contact_id: str,
+        email: str,
+        name: str,
         now: datetime,
     ) -> None:
         """Create the user as invited, or refresh an existing one's details."""
         await self.collection.update_one(
-            {"organisation_id": organisation_id, "customer_id": customer_id,
-             "contact_id": contact_id},
+            {
+                "organisation_id": organisation_id,
+                "customer_id": customer_id,
+                "contact_id": contact_id,
+            },
             {
                 "$set": {"email": email.lower(), "name": name},
                 "$setOnInsert": {"status": "invited", "password_hash": None, "created_at": now},
@@ -84,18 +90,28 @@ class PortalUsers:
         self, organisation_id: str, customer_id: str, contact_id: str
     ) -> Document | None:
         return await self.collection.find_one(
-            {"organisation_id": organisation_id, "customer_id": customer_id,
-             "contact_id": contact_id},
+            {
+                "organisation_id": organisation_id,
+                "customer_id": customer_id,
+                "contact_id": contact_id,
+            },
             session=self.session,
         )
 
     async def activate(
-        self, organisation_id: str, customer_id: str, contact_id: str, password_hash: str,
+        self,
+        organisation_id: str,
+        customer_id: str,
+        contact_id: str,
+        password_hash: str,
         now: datetime,
     ) -> None:
         await self.collection.update_one(
-            {"organisation_id": organisation_id, "customer_id": customer_id,
-             "contact_id": contact_id},
+            {
+                "organisation_id": organisation_id,
+                "customer_id": customer_id,
+                "contact_id": contact_id,
+            },
             {"$set": {"status": "active", "password_hash": password_hash, "activated_at": now}},
             session=self.session,
         )
@@ -109,9 +125,12 @@ class Invitations:
     async def add(self, invitation: Invitation) -> None:
         """A new invitation replaces any still-pending one for the same contact."""
         await self.collection.update_many(
-            {"organisation_id": invitation.organisation_id,
-             "customer_id": invitation.customer_id, "contact_id": invitation.contact_id,
-             "status": "pending"},
+            {
+                "organisation_id": invitation.organisation_id,
+                "customer_id": invitation.customer_id,
+                "contact_id": invitation.contact_id,
+                "status": "pending",
+            },
             {"$set": {"status": "superseded"}},
             session=self.session,
         )
@@ -128,8 +147,11 @@ class Invitations:
     async def mark_accepted(self, invitation: Invitation, now: datetime) -> bool:
         """Only one acceptance can win, even when two requests race."""
         result = await self.collection.update_one(
-            {"organisation_id": invitation.organisation_id,
-             "token_digest": invitation.token_digest, "status": "pending"},
+            {
+                "organisation_id": invitation.organisation_id,
+                "token_digest": invitation.token_digest,
+                "status": "pending",
+            },
             {"$set": {"status": "accepted", "accepted_at": now}},
             session=self.session,
         )

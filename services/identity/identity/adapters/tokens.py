@@ -26,7 +26,12 @@ class AccessTokens:
         self.lifetime = lifetime
 
     def issue(
-        self, *, organisation_id: str, customer_id: str, contact_id: str, session_id: str,
+        self,
+        *,
+        organisation_id: str,
+        customer_id: str,
+        contact_id: str,
+        session_id: str,
         now: datetime,
     ) -> str:
         claims: dict[str, Any] = {

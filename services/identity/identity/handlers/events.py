@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from identity.service_layer.access import handle_customer_created, handle_merchant_registered
-from identity.service_layer.context import Identity
 from portal_contracts.customers import CustomerCreated
 from portal_contracts.merchants import MerchantRegistered
 from portal_contracts.registry import (
@@ -18,16 +16,21 @@ from portal_contracts.topics import (
     MERCHANT_EVENTS,
     NOTIFICATIONS_COMMANDS,
 )
-from portal_runtime.messaging import subscriber_options
+from portal_runtime.messaging import subscriber
 from portal_runtime.runtime import ServiceRuntime
+
+from identity.service_layer.access import handle_customer_created, handle_merchant_registered
+from identity.service_layer.context import Identity
 
 
 def register(runtime: ServiceRuntime, identity: Identity) -> None:
     broker = runtime.broker
 
-    @broker.subscriber(
+    @subscriber(
+        broker,
+        runtime.settings,
         MERCHANT_EVENTS,
-        **subscriber_options(runtime.settings, "identity.merchant-events"),
+        group="identity.merchant-events",
         title="gateway.merchant-events:identity",
         description="Merchants and their portal addresses.",
     )
@@ -35,9 +38,11 @@ def register(runtime: ServiceRuntime, identity: Identity) -> None:
         if isinstance(message, MerchantRegistered):
             await handle_merchant_registered(identity, message)
 
-    @broker.subscriber(
+    @subscriber(
+        broker,
+        runtime.settings,
         CUSTOMER_EVENTS,
-        **subscriber_options(runtime.settings, "identity.customer-events"),
+        group="identity.customer-events",
         title="subscriptions.customer-events:identity",
         description="New customers whose contacts get portal invitations.",
     )

@@ -7,9 +7,6 @@ import secrets
 from datetime import timedelta
 from urllib.parse import quote
 
-from identity.adapters.repositories import Invitations, Merchants, PortalUsers
-from identity.domain.invitations import new_invitation
-from identity.service_layer.context import Identity
 from portal_contracts.common import Contact
 from portal_contracts.customers import CustomerCreated
 from portal_contracts.identity import (
@@ -24,6 +21,10 @@ from portal_contracts.topics import IDENTITY_ACCESS_EVENTS, NOTIFICATIONS_COMMAN
 from portal_runtime.errors import RetryableFailure
 from portal_runtime.sealing import token_digest
 from portal_runtime.store import Transaction
+
+from identity.adapters.repositories import Invitations, Merchants, PortalUsers
+from identity.domain.invitations import new_invitation
+from identity.service_layer.context import Identity
 
 log = logging.getLogger(__name__)
 CONSUMER = "identity"
@@ -49,8 +50,9 @@ async def handle_customer_created(identity: Identity, event: CustomerCreated) ->
         if merchant is None:
             # The merchant's registration travels on another topic and may not be here yet.
             raise RetryableFailure(f"merchant {event.organisation_id} not known yet")
-        await invite_contact(identity, tx, event, customer.customer_id, primary, merchant,
-                             customer.portal_language)
+        await invite_contact(
+            identity, tx, event, customer.customer_id, primary, merchant, customer.portal_language
+        )
 
     await identity.store.transaction(work, handling=(CONSUMER, event))
 
@@ -69,20 +71,32 @@ async def invite_contact(
         await tx.emit(
             IDENTITY_ACCESS_EVENTS,
             PortalAccessRefused(
-                **cause.follow_up(), occurred_at=now,
-                data=AccessRefusal(customer_id=customer_id, contact_id=contact.contact_id,
-                                   reason="the contact has no email address"),
+                **cause.follow_up(),
+                occurred_at=now,
+                data=AccessRefusal(
+                    customer_id=customer_id,
+                    contact_id=contact.contact_id,
+                    reason="the contact has no email address",
+                ),
             ),
         )
         return
     token = secrets.token_urlsafe(32)
     invitation = new_invitation(
-        cause.organisation_id, customer_id, contact.contact_id, token_digest(token), now,
+        cause.organisation_id,
+        customer_id,
+        contact.contact_id,
+        token_digest(token),
+        now,
         timedelta(days=identity.settings.invitation_days),
     )
     await PortalUsers(tx.db, tx.session).invite(
-        cause.organisation_id, customer_id, contact.contact_id, contact.email,
-        contact.full_name, now,
+        cause.organisation_id,
+        customer_id,
+        contact.contact_id,
+        contact.email,
+        contact.full_name,
+        now,
     )
     await Invitations(tx.db, tx.session).add(invitation)
     link = (
@@ -92,20 +106,30 @@ async def invite_contact(
     await tx.emit(
         NOTIFICATIONS_COMMANDS,
         SendPortalInvitation(
-            **cause.follow_up(), occurred_at=now,
+            **cause.follow_up(),
+            occurred_at=now,
             data=InvitationEmail(
-                customer_id=customer_id, contact_id=contact.contact_id, to_email=contact.email,
-                to_name=contact.full_name, merchant_name=merchant["name"], language=language,
-                sealed_link=identity.sealer.seal(link), expires_at=invitation.expires_at,
+                customer_id=customer_id,
+                contact_id=contact.contact_id,
+                to_email=contact.email,
+                to_name=contact.full_name,
+                merchant_name=merchant["name"],
+                language=language,
+                sealed_link=identity.sealer.seal(link),
+                expires_at=invitation.expires_at,
             ),
         ),
     )
     await tx.emit(
         IDENTITY_ACCESS_EVENTS,
         PortalInvitationIssued(
-            **cause.follow_up(), occurred_at=now,
-            data=InvitationFacts(customer_id=customer_id, contact_id=contact.contact_id,
-                                 expires_at=invitation.expires_at),
+            **cause.follow_up(),
+            occurred_at=now,
+            data=InvitationFacts(
+                customer_id=customer_id,
+                contact_id=contact.contact_id,
+                expires_at=invitation.expires_at,
+            ),
         ),
     )
     log.info("invited contact %s of customer %s", contact.contact_id, customer_id)

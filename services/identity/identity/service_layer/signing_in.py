@@ -7,10 +7,6 @@ import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
-from identity.adapters.repositories import Invitations, Merchants, PortalUsers, Sessions
-from identity.domain.invitations import InvitationUnusable
-from identity.domain.passwords import PasswordRejected, check_password
-from identity.service_layer.context import Identity
 from portal_contracts.envelope import Actor
 from portal_contracts.identity import (
     ContactRef,
@@ -23,6 +19,11 @@ from portal_contracts.topics import IDENTITY_ACCESS_EVENTS
 from portal_runtime.errors import NotFound, ServiceError, Unauthorised
 from portal_runtime.sealing import token_digest
 from portal_runtime.store import Transaction
+
+from identity.adapters.repositories import Invitations, Merchants, PortalUsers, Sessions
+from identity.domain.invitations import InvitationUnusable
+from identity.domain.passwords import PasswordRejected, check_password
+from identity.service_layer.context import Identity
 
 WRONG_CREDENTIALS = "the email or password is not right"
 
@@ -61,7 +62,9 @@ async def accept_invitation(
     merchant = await _merchant_of(identity, portal_slug)
     organisation_id = merchant["_id"]
     now = identity.store.clock.now()
-    invitation = await Invitations(identity.store.db).by_digest(organisation_id, token_digest(token))
+    invitation = await Invitations(identity.store.db).by_digest(
+        organisation_id, token_digest(token)
+    )
     if invitation is None:
         raise NotFound("this invitation link is not valid for this portal")
     try:
@@ -88,10 +91,13 @@ async def accept_invitation(
         await tx.emit(
             IDENTITY_ACCESS_EVENTS,
             PortalInvitationAccepted(
-                organisation_id=organisation_id, correlation_id=correlation_id, occurred_at=now,
+                organisation_id=organisation_id,
+                correlation_id=correlation_id,
+                occurred_at=now,
                 actor=Actor(kind="contact", id=invitation.contact_id),
-                data=ContactRef(customer_id=invitation.customer_id,
-                                contact_id=invitation.contact_id),
+                data=ContactRef(
+                    customer_id=invitation.customer_id, contact_id=invitation.contact_id
+                ),
             ),
         )
 
@@ -100,7 +106,12 @@ async def accept_invitation(
 
 
 async def sign_in(
-    identity: Identity, portal_slug: str, email: str, password: str, ip: str, user_agent: str,
+    identity: Identity,
+    portal_slug: str,
+    email: str,
+    password: str,
+    ip: str,
+    user_agent: str,
     correlation_id: str,
 ) -> SignedIn:
     merchant = await _merchant_of(identity, portal_slug)
@@ -113,19 +124,21 @@ async def sign_in(
     facts = {"ip": ip[:64], "user_agent": user_agent[:512]}
 
     if not (usable and matches and user is not None):
+
         async def record_failure(tx: Transaction) -> None:
             await tx.emit(
                 IDENTITY_ACCESS_EVENTS,
                 SignInFailed(
-                    organisation_id=organisation_id, correlation_id=correlation_id,
+                    organisation_id=organisation_id,
+                    correlation_id=correlation_id,
                     occurred_at=now,
                     data=SignInFacts(
                         customer_id=user["customer_id"] if user else None,
                         contact_id=user["contact_id"] if user else None,
                         outcome="failed",
-                        reason="unknown_email" if user is None else (
-                            "wrong_password" if usable else f"user_{user.get('status')}"
-                        ),
+                        reason="unknown_email"
+                        if user is None
+                        else ("wrong_password" if usable else f"user_{user.get('status')}"),
                         **facts,
                     ),
                 ),
@@ -137,30 +150,42 @@ async def sign_in(
     session_id = uuid.uuid4().hex
     refresh_token = secrets.token_urlsafe(32)
     access_token = identity.tokens.issue(
-        organisation_id=organisation_id, customer_id=user["customer_id"],
-        contact_id=user["contact_id"], session_id=session_id, now=now,
+        organisation_id=organisation_id,
+        customer_id=user["customer_id"],
+        contact_id=user["contact_id"],
+        session_id=session_id,
+        now=now,
     )
 
     async def record_success(tx: Transaction) -> None:
-        await Sessions(tx.db, tx.session).add({
-            "_id": session_id,
-            "organisation_id": organisation_id,
-            "customer_id": user["customer_id"],
-            "contact_id": user["contact_id"],
-            "refresh_digest": token_digest(refresh_token),
-            "created_at": now,
-            "last_used_at": now,
-            "expires_at": now + timedelta(days=identity.settings.refresh_token_days),
-            "revoked": False,
-            **facts,
-        })
+        await Sessions(tx.db, tx.session).add(
+            {
+                "_id": session_id,
+                "organisation_id": organisation_id,
+                "customer_id": user["customer_id"],
+                "contact_id": user["contact_id"],
+                "refresh_digest": token_digest(refresh_token),
+                "created_at": now,
+                "last_used_at": now,
+                "expires_at": now + timedelta(days=identity.settings.refresh_token_days),
+                "revoked": False,
+                **facts,
+            }
+        )
         await tx.emit(
             IDENTITY_ACCESS_EVENTS,
             ContactSignedIn(
-                organisation_id=organisation_id, correlation_id=correlation_id, occurred_at=now,
+                organisation_id=organisation_id,
+                correlation_id=correlation_id,
+                occurred_at=now,
                 actor=Actor(kind="contact", id=user["contact_id"]),
-                data=SignInFacts(customer_id=user["customer_id"], contact_id=user["contact_id"],
-                                 session_id=session_id, outcome="succeeded", **facts),
+                data=SignInFacts(
+                    customer_id=user["customer_id"],
+                    contact_id=user["contact_id"],
+                    session_id=session_id,
+                    outcome="succeeded",
+                    **facts,
+                ),
             ),
         )
 

@@ -28,7 +28,9 @@ class CustomerAccount:
         )
 
 
-def open_account(organisation_id: str, customer: CustomerSnapshot, now: datetime) -> CustomerAccount:
+def open_account(
+    organisation_id: str, customer: CustomerSnapshot, now: datetime
+) -> CustomerAccount:
     """A new customer starts owing nothing, in their own currency."""
     return CustomerAccount(
         organisation_id=organisation_id,

@@ -6,7 +6,6 @@ from typing import Any
 
 import httpx
 from opentelemetry import propagate
-
 from portal_runtime.errors import ServiceError
 
 

@@ -34,8 +34,11 @@ class CustomerViews:
 
     async def get(self, organisation_id: str, customer_id: str) -> Document | None:
         return await self.collection.find_one(
-            {"organisation_id": organisation_id, "customer_id": customer_id, "display_name":
-             {"$exists": True}},
+            {
+                "organisation_id": organisation_id,
+                "customer_id": customer_id,
+                "display_name": {"$exists": True},
+            },
             {"_id": 0},
             session=self.session,
         )

@@ -10,15 +10,15 @@ from litestar.connection import ASGIConnection
 from litestar.di import Provide
 from litestar.handlers import BaseRouteHandler
 from litestar.params import Parameter
-
 from portal_contracts.common import Contact
 from portal_contracts.customers import NewCustomer
+from portal_runtime.errors import Conflict, NotFound, ServiceError
+
 from portal_gateway.adapters.read_models import Commands
 from portal_gateway.api.schemas import CustomerRegistration
 from portal_gateway.service_layer.context import Gateway
 from portal_gateway.service_layer.customers import create_customer, customer_details
 from portal_gateway.service_layer.merchants import merchant_for_api_key
-from portal_runtime.errors import Conflict, NotFound, ServiceError
 
 Merchant = dict[str, Any]
 IdempotencyKey = Annotated[
@@ -32,7 +32,9 @@ class Rejected(ServiceError):
 
 
 def controller(gateway: Gateway) -> type[Controller]:
-    async def authenticate(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    async def authenticate(
+        connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler
+    ) -> None:
         """Runs before the body is read: no API key, no answer about anything else."""
         merchant = await merchant_for_api_key(gateway, connection.headers.get("x-api-key"))
         connection.state.merchant = merchant
@@ -50,7 +52,9 @@ def controller(gateway: Gateway) -> type[Controller]:
 
         @post("/customers", status_code=201)
         async def create(
-            self, data: CustomerRegistration, merchant: Merchant,
+            self,
+            data: CustomerRegistration,
+            merchant: Merchant,
             idempotency_key: IdempotencyKey = None,
         ) -> Response[dict[str, Any]]:
             """Create a customer with its primary contact (and invite it to the portal)."""
@@ -66,14 +70,13 @@ def controller(gateway: Gateway) -> type[Controller]:
                 currency=data.currency or str(merchant.get("currency", "USD")),
                 portal_language=data.portal_language,
                 primary_contact=Contact(
-                    contact_id=f"ct_{uuid.uuid4().hex[:20]}", is_primary=True,
+                    contact_id=f"ct_{uuid.uuid4().hex[:20]}",
+                    is_primary=True,
                     **data.primary_contact.model_dump(),
                 ),
                 enable_portal=data.enable_portal,
             )
-            command = await create_customer(
-                gateway, str(merchant["_id"]), new, idempotency_key
-            )
+            command = await create_customer(gateway, str(merchant["_id"]), new, idempotency_key)
             return await _outcome(gateway, command)
 
         @get("/customers/{customer_id:str}")
@@ -99,9 +102,7 @@ def controller(gateway: Gateway) -> type[Controller]:
 async def _outcome(gateway: Gateway, command: dict[str, Any]) -> Response[dict[str, Any]]:
     status = command["status"]
     if status == "succeeded":
-        view = await customer_details(
-            gateway, command["organisation_id"], command["customer_id"]
-        )
+        view = await customer_details(gateway, command["organisation_id"], command["customer_id"])
         return Response(view or {"customer_id": command["customer_id"]}, status_code=201)
     if status == "rejected":
         if command.get("code") == "customer_exists":

@@ -7,13 +7,13 @@ from typing import Any
 from litestar import Controller, post
 from litestar.connection import ASGIConnection
 from litestar.handlers import BaseRouteHandler
-
 from portal_contracts.merchants import MerchantProfile
+from portal_runtime.errors import Unauthorised
+from portal_runtime.sealing import same_secret
+
 from portal_gateway.api.schemas import MerchantRegistration
 from portal_gateway.service_layer.context import Gateway
 from portal_gateway.service_layer.merchants import register_merchant
-from portal_runtime.errors import Unauthorised
-from portal_runtime.sealing import same_secret
 
 
 def controller(gateway: Gateway) -> type[Controller]:
@@ -32,9 +32,7 @@ def controller(gateway: Gateway) -> type[Controller]:
         @post("/merchants", status_code=201)
         async def register(self, data: MerchantRegistration) -> dict[str, Any]:
             """Register a merchant; the API key in the answer is shown only this once."""
-            merchant = await register_merchant(
-                gateway, MerchantProfile(**data.model_dump())
-            )
+            merchant = await register_merchant(gateway, MerchantProfile(**data.model_dump()))
             return {
                 "organisation_id": merchant.organisation_id,
                 "api_key": merchant.api_key,

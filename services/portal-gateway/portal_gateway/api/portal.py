@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from litestar import Controller, Request, get, post
 from litestar.params import Parameter
+from portal_runtime.errors import NotFound
 
 from portal_gateway.adapters.read_models import CustomerViews
 from portal_gateway.api.schemas import SLUG, Credentials, InvitationAcceptance
@@ -14,7 +15,6 @@ from portal_gateway.api.security import TokenVerifier
 from portal_gateway.domain.views import home_view
 from portal_gateway.service_layer.context import Gateway
 from portal_gateway.service_layer.merchants import merchant_for_portal
-from portal_runtime.errors import NotFound
 
 Authorization = Annotated[str | None, Parameter(header="Authorization")]
 Slug = Annotated[str, Parameter(pattern=SLUG, max_length=63)]
@@ -37,10 +37,15 @@ def controller(gateway: Gateway) -> type[Controller]:
         async def accept_invitation(self, slug: Slug, data: InvitationAcceptance) -> dict[str, Any]:
             """Set the first password with the token from the invitation email."""
             await portal(slug)
-            await gateway.identity.call("/internal/v1/invitations/accept", {
-                "portal_slug": slug, "token": data.token, "password": data.password,
-                "correlation_id": uuid.uuid4().hex,
-            })
+            await gateway.identity.call(
+                "/internal/v1/invitations/accept",
+                {
+                    "portal_slug": slug,
+                    "token": data.token,
+                    "password": data.password,
+                    "correlation_id": uuid.uuid4().hex,
+                },
+            )
             return {"status": "accepted"}
 
         @post("/sessions", status_code=201)
@@ -49,12 +54,17 @@ def controller(gateway: Gateway) -> type[Controller]:
         ) -> dict[str, Any]:
             """Sign in with email and password; answers an access and a refresh token."""
             await portal(slug)
-            return await gateway.identity.call("/internal/v1/sessions", {
-                "portal_slug": slug, "email": data.email, "password": data.password,
-                "ip": request.client.host if request.client else "",
-                "user_agent": request.headers.get("user-agent", "")[:512],
-                "correlation_id": uuid.uuid4().hex,
-            })
+            return await gateway.identity.call(
+                "/internal/v1/sessions",
+                {
+                    "portal_slug": slug,
+                    "email": data.email,
+                    "password": data.password,
+                    "ip": request.client.host if request.client else "",
+                    "user_agent": request.headers.get("user-agent", "")[:512],
+                    "correlation_id": uuid.uuid4().hex,
+                },
+            )
 
         @get("/home")
         async def home(self, slug: Slug, authorization: Authorization = None) -> dict[str, Any]:

@@ -6,7 +6,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import jwt
-
 from portal_runtime.errors import Unauthorised
 
 ISSUER = "portal-identity"
@@ -27,8 +26,9 @@ class TokenVerifier:
 
     def verify(self, authorization: str | None, organisation_id: str) -> PortalPrincipal:
         if not authorization or not authorization.startswith("Bearer "):
-            raise Unauthorised("sign in first: send 'Authorization: Bearer <token>'",
-                               code="token_missing")
+            raise Unauthorised(
+                "sign in first: send 'Authorization: Bearer <token>'", code="token_missing"
+            )
         try:
             claims = jwt.decode(
                 authorization.removeprefix("Bearer ").strip(),
@@ -43,9 +43,12 @@ class TokenVerifier:
         except jwt.PyJWTError as bad:
             raise Unauthorised("the session token is not valid", code="token_invalid") from bad
         if claims["org"] != organisation_id:
-            raise Unauthorised("the session token is not valid for this portal",
-                               code="token_wrong_portal")
+            raise Unauthorised(
+                "the session token is not valid for this portal", code="token_wrong_portal"
+            )
         return PortalPrincipal(
-            organisation_id=claims["org"], customer_id=claims["cus"],
-            contact_id=claims["sub"], session_id=claims["sid"],
+            organisation_id=claims["org"],
+            customer_id=claims["cus"],
+            contact_id=claims["sub"],
+            session_id=claims["sid"],
         )

@@ -30,9 +30,7 @@ def customer_view(doc: Document) -> Document:
 
 def home_view(customer: Document, merchant: Document, contact_id: str) -> Document:
     """The portal home of one contact: who they are, who they buy from, what they owe."""
-    contact = next(
-        (c for c in customer.get("contacts", []) if c["contact_id"] == contact_id), None
-    )
+    contact = next((c for c in customer.get("contacts", []) if c["contact_id"] == contact_id), None)
     return {
         "merchant": {"name": merchant["name"], "contact_email": merchant.get("contact_email")},
         "customer": {

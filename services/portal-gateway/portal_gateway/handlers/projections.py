@@ -17,19 +17,22 @@ from portal_contracts.topics import (
     MERCHANT_EVENTS,
     SUBSCRIPTIONS_COMMANDS,
 )
+from portal_runtime.messaging import subscriber
+from portal_runtime.runtime import ServiceRuntime
+
 from portal_gateway.service_layer.context import Gateway
 from portal_gateway.service_layer.projections import project
-from portal_runtime.messaging import subscriber_options
-from portal_runtime.runtime import ServiceRuntime
 
 
 def register(runtime: ServiceRuntime, gateway: Gateway) -> None:
     broker = runtime.broker
     settings = runtime.settings
 
-    @broker.subscriber(
+    @subscriber(
+        broker,
+        settings,
         CUSTOMER_EVENTS,
-        **subscriber_options(settings, "portal-gateway.customer-events"),
+        group="portal-gateway.customer-events",
         title="subscriptions.customer-events:portal-gateway",
         description="Customers for the portal views; command outcomes.",
     )
@@ -37,9 +40,11 @@ def register(runtime: ServiceRuntime, gateway: Gateway) -> None:
         if isinstance(message, Envelope):
             await project(gateway, message)
 
-    @broker.subscriber(
+    @subscriber(
+        broker,
+        settings,
         IDENTITY_ACCESS_EVENTS,
-        **subscriber_options(settings, "portal-gateway.access-events"),
+        group="portal-gateway.access-events",
         title="identity.access-events:portal-gateway",
         description="Invitation status per contact.",
     )
@@ -47,9 +52,11 @@ def register(runtime: ServiceRuntime, gateway: Gateway) -> None:
         if isinstance(message, Envelope):
             await project(gateway, message)
 
-    @broker.subscriber(
+    @subscriber(
+        broker,
+        settings,
         INVOICING_ACCOUNT_EVENTS,
-        **subscriber_options(settings, "portal-gateway.account-events"),
+        group="portal-gateway.account-events",
         title="invoicing.account-events:portal-gateway",
         description="Outstanding amounts and credits for the home page.",
     )

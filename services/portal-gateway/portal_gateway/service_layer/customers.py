@@ -6,16 +6,16 @@ import asyncio
 import uuid
 from typing import Any
 
-from pymongo.errors import DuplicateKeyError
-
 from portal_contracts.customers import CreateCustomer, NewCustomer
 from portal_contracts.envelope import Actor
 from portal_contracts.topics import SUBSCRIPTIONS_COMMANDS
+from portal_runtime.sealing import token_digest
+from portal_runtime.store import Transaction
+from pymongo.errors import DuplicateKeyError
+
 from portal_gateway.adapters.read_models import Commands, CustomerViews
 from portal_gateway.domain.views import customer_view
 from portal_gateway.service_layer.context import Gateway
-from portal_runtime.sealing import token_digest
-from portal_runtime.store import Transaction
 
 Document = dict[str, Any]
 
@@ -35,20 +35,25 @@ async def create_customer(
     outcome = gateway.tracker.expect(correlation_id)
 
     async def work(tx: Transaction) -> None:
-        await Commands(tx.db, tx.session).add({
-            "_id": command_id,
-            "organisation_id": organisation_id,
-            "correlation_id": correlation_id,
-            "type": "CreateCustomer",
-            "customer_id": new.customer_id,
-            "status": "pending",
-            "created_at": now,
-        })
+        await Commands(tx.db, tx.session).add(
+            {
+                "_id": command_id,
+                "organisation_id": organisation_id,
+                "correlation_id": correlation_id,
+                "type": "CreateCustomer",
+                "customer_id": new.customer_id,
+                "status": "pending",
+                "created_at": now,
+            }
+        )
         await tx.emit(
             SUBSCRIPTIONS_COMMANDS,
             CreateCustomer(
-                organisation_id=organisation_id, correlation_id=correlation_id,
-                occurred_at=now, actor=Actor(kind="merchant", id=organisation_id), data=new,
+                organisation_id=organisation_id,
+                correlation_id=correlation_id,
+                occurred_at=now,
+                actor=Actor(kind="merchant", id=organisation_id),
+                data=new,
             ),
         )
 

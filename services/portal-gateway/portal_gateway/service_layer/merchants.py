@@ -6,16 +6,16 @@ import secrets
 import uuid
 from dataclasses import dataclass
 
-from pymongo.errors import DuplicateKeyError
-
 from portal_contracts.envelope import Actor
 from portal_contracts.merchants import MerchantProfile, MerchantRegistered
 from portal_contracts.topics import MERCHANT_EVENTS
-from portal_gateway.adapters.merchants import Merchants
-from portal_gateway.service_layer.context import Gateway
 from portal_runtime.errors import Conflict, Unauthorised
 from portal_runtime.sealing import token_digest
 from portal_runtime.store import Transaction
+from pymongo.errors import DuplicateKeyError
+
+from portal_gateway.adapters.merchants import Merchants
+from portal_gateway.service_layer.context import Gateway
 
 
 @dataclass(frozen=True)
@@ -31,18 +31,23 @@ async def register_merchant(gateway: Gateway, profile: MerchantProfile) -> Regis
     now = gateway.store.clock.now()
 
     async def work(tx: Transaction) -> None:
-        await Merchants(tx.db, tx.session).add({
-            "_id": organisation_id,
-            "organisation_id": organisation_id,
-            **profile.model_dump(mode="json"),
-            "api_key_digests": [token_digest(api_key)],
-            "created_at": now,
-        })
+        await Merchants(tx.db, tx.session).add(
+            {
+                "_id": organisation_id,
+                "organisation_id": organisation_id,
+                **profile.model_dump(mode="json"),
+                "api_key_digests": [token_digest(api_key)],
+                "created_at": now,
+            }
+        )
         await tx.emit(
             MERCHANT_EVENTS,
             MerchantRegistered(
-                organisation_id=organisation_id, correlation_id=uuid.uuid4().hex,
-                occurred_at=now, actor=Actor(kind="operator", id="operator"), data=profile,
+                organisation_id=organisation_id,
+                correlation_id=uuid.uuid4().hex,
+                occurred_at=now,
+                actor=Actor(kind="operator", id="operator"),
+                data=profile,
             ),
         )
 

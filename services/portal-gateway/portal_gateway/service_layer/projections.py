@@ -10,9 +10,10 @@ from portal_contracts.identity import (
     PortalInvitationIssued,
 )
 from portal_contracts.invoicing import CustomerAccountOpened
+from portal_runtime.store import Transaction
+
 from portal_gateway.adapters.read_models import Commands, CustomerViews
 from portal_gateway.service_layer.context import Gateway
-from portal_runtime.store import Transaction
 
 CONSUMER = "portal-gateway"
 
@@ -27,37 +28,60 @@ async def project(gateway: Gateway, event: Envelope) -> None:
         org = event.organisation_id
         match event:
             case CustomerCreated(data=customer):
-                await views.update(org, customer.customer_id, {
-                    "display_name": customer.display_name,
-                    "company_name": customer.company_name,
-                    "currency": customer.currency,
-                    "portal_language": customer.portal_language,
-                    "portal_enabled": customer.portal_enabled,
-                    "contacts": [c.model_dump(mode="json") for c in customer.contacts],
-                })
+                await views.update(
+                    org,
+                    customer.customer_id,
+                    {
+                        "display_name": customer.display_name,
+                        "company_name": customer.company_name,
+                        "currency": customer.currency,
+                        "portal_language": customer.portal_language,
+                        "portal_enabled": customer.portal_enabled,
+                        "contacts": [c.model_dump(mode="json") for c in customer.contacts],
+                    },
+                )
                 outcome = {"status": "succeeded", "customer_id": customer.customer_id}
             case CommandRejected(data=rejection):
-                outcome = {"status": "rejected", "code": rejection.code,
-                           "reason": rejection.reason}
+                outcome = {"status": "rejected", "code": rejection.code, "reason": rejection.reason}
             case PortalInvitationIssued(data=facts):
-                await views.update(org, facts.customer_id, {
-                    f"portal_access.{facts.contact_id}": {
-                        "status": "invited", "expires_at": facts.expires_at.isoformat()},
-                })
+                await views.update(
+                    org,
+                    facts.customer_id,
+                    {
+                        f"portal_access.{facts.contact_id}": {
+                            "status": "invited",
+                            "expires_at": facts.expires_at.isoformat(),
+                        },
+                    },
+                )
             case PortalInvitationAccepted(data=ref):
-                await views.update(org, ref.customer_id, {
-                    f"portal_access.{ref.contact_id}": {"status": "accepted"},
-                })
+                await views.update(
+                    org,
+                    ref.customer_id,
+                    {
+                        f"portal_access.{ref.contact_id}": {"status": "accepted"},
+                    },
+                )
             case PortalAccessRefused(data=refusal):
-                await views.update(org, refusal.customer_id, {
-                    f"portal_access.{refusal.contact_id}": {
-                        "status": "refused", "reason": refusal.reason},
-                })
+                await views.update(
+                    org,
+                    refusal.customer_id,
+                    {
+                        f"portal_access.{refusal.contact_id}": {
+                            "status": "refused",
+                            "reason": refusal.reason,
+                        },
+                    },
+                )
             case CustomerAccountOpened(data=balance):
-                await views.update(org, balance.customer_id, {
-                    "outstanding": balance.outstanding.model_dump(),
-                    "unused_credits": balance.unused_credits.model_dump(),
-                })
+                await views.update(
+                    org,
+                    balance.customer_id,
+                    {
+                        "outstanding": balance.outstanding.model_dump(),
+                        "unused_credits": balance.unused_credits.model_dump(),
+                    },
+                )
         if outcome is not None:
             await Commands(tx.db, tx.session).finish(event.correlation_id, outcome)
 

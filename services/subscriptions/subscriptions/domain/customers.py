@@ -42,7 +42,7 @@ class Customer:
             display_name=self.display_name,
             company_name=self.company_name,
             currency=self.currency,
-            portal_language=self.portal_language,  # type: ignore[arg-type]
+            portal_language=self.portal_language,
             contacts=tuple(self.contacts),
             portal_enabled=self.portal_enabled,
         )

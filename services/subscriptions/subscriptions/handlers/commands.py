@@ -7,8 +7,9 @@ import logging
 from portal_contracts.customers import CreateCustomer
 from portal_contracts.registry import CustomerMessage, SubscriptionsCommand
 from portal_contracts.topics import CUSTOMER_EVENTS, SUBSCRIPTIONS_COMMANDS
-from portal_runtime.messaging import subscriber_options
+from portal_runtime.messaging import subscriber
 from portal_runtime.runtime import ServiceRuntime
+
 from subscriptions.service_layer.customers import handle_create_customer
 
 log = logging.getLogger(__name__)
@@ -17,9 +18,11 @@ log = logging.getLogger(__name__)
 def register(runtime: ServiceRuntime) -> None:
     broker = runtime.broker
 
-    @broker.subscriber(
+    @subscriber(
+        broker,
+        runtime.settings,
         SUBSCRIPTIONS_COMMANDS,
-        **subscriber_options(runtime.settings, "subscriptions.commands"),
+        group="subscriptions.commands",
         title="subscriptions.commands:consume",
         description="Commands to the subscriptions service (create customer, ...).",
     )

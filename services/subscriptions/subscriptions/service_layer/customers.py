@@ -12,6 +12,7 @@ from portal_contracts.customers import (
 )
 from portal_contracts.topics import CUSTOMER_EVENTS
 from portal_runtime.store import Store, Transaction
+
 from subscriptions.adapters.customers import CustomerRepository
 from subscriptions.domain.customers import CustomerRefused, create_customer
 
