@@ -16,6 +16,10 @@ from typing import Any
 import pytest
 from cryptography.fernet import Fernet
 from faststream.kafka import KafkaBroker, KafkaMessage, TestKafkaBroker
+from pydantic import SecretStr
+
+from deploy.local.mailbox import Mailbox
+from deploy.local.processes import free_port
 from notifications.adapters.outgoing_mail import OutgoingMailRepository
 from notifications.adapters.smtp import SmtpMailer
 from notifications.app import build_runtime
@@ -27,10 +31,6 @@ from portal_contracts.topics import NOTIFICATIONS_COMMANDS, dead_letter_topic
 from portal_runtime.clock import MovableClock
 from portal_runtime.runtime import ServiceRuntime
 from portal_runtime.sealing import Sealer
-from pydantic import SecretStr
-
-from deploy.local.mailbox import Mailbox
-from deploy.local.processes import free_port
 from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.component

@@ -11,24 +11,24 @@ from typing import Any
 
 import httpx
 import pytest
+from opentelemetry import trace
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from pydantic import SecretStr
+
+from deploy.local.mailbox import Mailbox
 from identity.app import build_runtime as identity_runtime
 from identity.settings import IdentitySettings
 from invoicing.app import build_runtime as invoicing_runtime
 from invoicing.settings import InvoicingSettings
 from notifications.app import build_runtime as notifications_runtime
 from notifications.settings import NotificationsSettings
-from opentelemetry import trace
-from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from portal_gateway.app import create_app as gateway_app
 from portal_gateway.settings import GatewaySettings
 from portal_runtime.runtime import ServiceRuntime
-from pydantic import SecretStr
 from subscriptions.app import build_runtime as subscriptions_runtime
 from subscriptions.settings import SubscriptionsSettings
-
-from deploy.local.mailbox import Mailbox
 from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.connected

@@ -6,9 +6,9 @@ import uuid
 
 import httpx
 import pytest
-from portal_contracts import topics
 
 from deploy.local.stack import LocalStack
+from portal_contracts import topics
 from tests.support.kafka import collect, produce
 from tests.support.portal import create_customer, invitation_email, register_merchant
 

@@ -6,6 +6,7 @@ import uuid
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
+
 from notifications.domain.invitations import render_invitation
 from notifications.domain.mail import DeliveryPolicy, message_id_for
 

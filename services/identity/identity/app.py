@@ -7,10 +7,6 @@ from datetime import timedelta
 from faststream import FastStream
 from faststream.specification import AsyncAPI
 from litestar import Litestar
-from portal_runtime.clock import Clock
-from portal_runtime.http import service_app
-from portal_runtime.runtime import ServiceRuntime
-from portal_runtime.sealing import Sealer
 
 from identity import api
 from identity.adapters.passwords import PasswordHashing
@@ -19,6 +15,10 @@ from identity.adapters.tokens import AccessTokens
 from identity.handlers import events
 from identity.service_layer.context import Identity
 from identity.settings import IdentitySettings
+from portal_runtime.clock import Clock
+from portal_runtime.http import service_app
+from portal_runtime.runtime import DOCUMENTED_BROKER, ServiceRuntime
+from portal_runtime.sealing import Sealer
 
 
 def build(
@@ -56,6 +56,6 @@ def create_app(settings: IdentitySettings | None = None, clock: Clock | None = N
 def asyncapi_app() -> FastStream:
     """For `faststream docs gen --factory identity.app:asyncapi_app`."""
     return FastStream(
-        build_runtime(IdentitySettings()).broker,
+        build_runtime(IdentitySettings(kafka_bootstrap=DOCUMENTED_BROKER)).broker,
         specification=AsyncAPI(title="identity", version="1.0.0"),
     )

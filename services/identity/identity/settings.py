@@ -1,8 +1,9 @@
 """Settings of the identity service (env prefix IDENTITY_)."""
 
-from portal_runtime.settings import ServiceSettings
 from pydantic import SecretStr
 from pydantic_settings import SettingsConfigDict
+
+from portal_runtime.settings import ServiceSettings
 
 # Development-only signing key: every real deployment sets IDENTITY_TOKEN_PRIVATE_KEY.
 DEV_TOKEN_PRIVATE_KEY = (

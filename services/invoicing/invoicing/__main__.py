@@ -1,8 +1,7 @@
 """`python -m invoicing` runs the service."""
 
-from portal_runtime.http import serve
-
 from invoicing.app import create_app
 from invoicing.settings import InvoicingSettings
+from portal_runtime.http import serve
 
 serve(create_app, InvoicingSettings())

@@ -5,13 +5,13 @@ from __future__ import annotations
 from faststream import FastStream
 from faststream.specification import AsyncAPI
 from litestar import Litestar
-from portal_runtime.clock import Clock
-from portal_runtime.http import service_app
-from portal_runtime.runtime import ServiceRuntime
 
 from invoicing.adapters.accounts import AccountRepository
 from invoicing.handlers import customer_events
 from invoicing.settings import InvoicingSettings
+from portal_runtime.clock import Clock
+from portal_runtime.http import service_app
+from portal_runtime.runtime import DOCUMENTED_BROKER, ServiceRuntime
 
 
 def build_runtime(
@@ -29,5 +29,5 @@ def create_app(settings: InvoicingSettings | None = None, clock: Clock | None = 
 
 def asyncapi_app() -> FastStream:
     """For `faststream docs gen --factory invoicing.app:asyncapi_app`."""
-    runtime = build_runtime(InvoicingSettings())
+    runtime = build_runtime(InvoicingSettings(kafka_bootstrap=DOCUMENTED_BROKER))
     return FastStream(runtime.broker, specification=AsyncAPI(title="invoicing", version="1.0.0"))

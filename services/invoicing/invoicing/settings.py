@@ -1,7 +1,8 @@
 """Settings of the invoicing service (env prefix INVOICING_)."""
 
-from portal_runtime.settings import ServiceSettings
 from pydantic_settings import SettingsConfigDict
+
+from portal_runtime.settings import ServiceSettings
 
 
 class InvoicingSettings(ServiceSettings):

@@ -7,9 +7,6 @@ from datetime import timedelta
 from faststream import FastStream
 from faststream.specification import AsyncAPI
 from litestar import Litestar
-from portal_runtime.clock import Clock
-from portal_runtime.http import service_app
-from portal_runtime.runtime import ServiceRuntime
 
 from notifications.adapters.outgoing_mail import OutgoingMailRepository
 from notifications.adapters.smtp import SmtpMailer
@@ -17,6 +14,9 @@ from notifications.domain.mail import DeliveryPolicy
 from notifications.handlers import commands
 from notifications.service_layer.mail import MailSender
 from notifications.settings import NotificationsSettings
+from portal_runtime.clock import Clock
+from portal_runtime.http import service_app
+from portal_runtime.runtime import DOCUMENTED_BROKER, ServiceRuntime
 
 
 def build_runtime(
@@ -50,7 +50,7 @@ def create_app(
 
 def asyncapi_app() -> FastStream:
     """For `faststream docs gen --factory notifications.app:asyncapi_app`."""
-    runtime = build_runtime(NotificationsSettings())
+    runtime = build_runtime(NotificationsSettings(kafka_bootstrap=DOCUMENTED_BROKER))
     return FastStream(
         runtime.broker,
         specification=AsyncAPI(title="notifications", version="1.0.0"),

@@ -1,8 +1,9 @@
 """Settings of the notifications service (env prefix NOTIFICATIONS_)."""
 
-from portal_runtime.settings import ServiceSettings
 from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
+
+from portal_runtime.settings import ServiceSettings
 
 
 class NotificationsSettings(ServiceSettings):

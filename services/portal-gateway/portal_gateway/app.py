@@ -7,9 +7,6 @@ from faststream.specification import AsyncAPI
 from litestar import Litestar
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
-from portal_runtime.clock import Clock
-from portal_runtime.http import service_app
-from portal_runtime.runtime import ServiceRuntime
 
 from portal_gateway.adapters import read_models
 from portal_gateway.adapters.identity_client import IdentityClient
@@ -18,6 +15,9 @@ from portal_gateway.api import admin, operator, portal
 from portal_gateway.handlers import projections
 from portal_gateway.service_layer.context import Gateway
 from portal_gateway.settings import GatewaySettings
+from portal_runtime.clock import Clock
+from portal_runtime.http import service_app
+from portal_runtime.runtime import DOCUMENTED_BROKER, ServiceRuntime
 
 
 def build(
@@ -57,6 +57,6 @@ def create_app(settings: GatewaySettings | None = None, clock: Clock | None = No
 def asyncapi_app() -> FastStream:
     """For `faststream docs gen --factory portal_gateway.app:asyncapi_app`."""
     return FastStream(
-        build(GatewaySettings())[0].broker,
+        build(GatewaySettings(kafka_bootstrap=DOCUMENTED_BROKER))[0].broker,
         specification=AsyncAPI(title="portal-gateway", version="1.0.0"),
     )

@@ -1,8 +1,9 @@
 """Settings of the portal gateway (env prefix GATEWAY_)."""
 
-from portal_runtime.settings import ServiceSettings
 from pydantic import SecretStr
 from pydantic_settings import SettingsConfigDict
+
+from portal_runtime.settings import ServiceSettings
 
 # Development-only key pair's public half (identity holds the private half in dev).
 DEV_TOKEN_PUBLIC_KEY = (

@@ -19,9 +19,9 @@ from faststream import AckPolicy, BaseMiddleware
 from faststream.kafka import KafkaBroker
 from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
 from faststream.message import StreamMessage
-from portal_contracts.topics import dead_letter_topic
 from pydantic import ValidationError
 
+from portal_contracts.topics import dead_letter_topic
 from portal_runtime.errors import PermanentFailure, ServiceError
 from portal_runtime.settings import ServiceSettings
 
@@ -41,7 +41,7 @@ class DeadLetters:
         self.broker: KafkaBroker | None = None
 
     def delay(self, attempt: int) -> float:
-        return float(min(self.cap, self.backoff * 2 ** (attempt - 1)))
+        return float(min(self.cap, self.backoff * 2 ** min(attempt - 1, 32)))
 
     async def send(self, msg: StreamMessage[Any], error: BaseException) -> None:
         record = msg.raw_message

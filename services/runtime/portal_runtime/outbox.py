@@ -19,12 +19,12 @@ from datetime import timedelta
 from typing import Any, Protocol
 
 from opentelemetry import trace
-from portal_contracts import Envelope
 from pymongo import ASCENDING, ReturnDocument
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
+from portal_contracts import Envelope
 from portal_runtime.clock import Clock
 from portal_runtime.telemetry import context_from, current_carrier
 

@@ -20,6 +20,9 @@ from portal_runtime.store import Store
 from portal_runtime.telemetry import configure_tracing
 
 log = logging.getLogger(__name__)
+# The server named in the committed AsyncAPI documents (docker-compose's broker), so the
+# documents do not depend on the environment they were generated in.
+DOCUMENTED_BROKER = "kafka:9092"
 BackgroundJob = Callable[[], Awaitable[None]]
 
 

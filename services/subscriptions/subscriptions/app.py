@@ -5,10 +5,10 @@ from __future__ import annotations
 from faststream import FastStream
 from faststream.specification import AsyncAPI
 from litestar import Litestar
+
 from portal_runtime.clock import Clock
 from portal_runtime.http import service_app
-from portal_runtime.runtime import ServiceRuntime
-
+from portal_runtime.runtime import DOCUMENTED_BROKER, ServiceRuntime
 from subscriptions.adapters.customers import CustomerRepository
 from subscriptions.handlers import commands
 from subscriptions.settings import SubscriptionsSettings
@@ -31,7 +31,7 @@ def create_app(
 
 def asyncapi_app() -> FastStream:
     """For `faststream docs gen --factory subscriptions.app:asyncapi_app`."""
-    runtime = build_runtime(SubscriptionsSettings())
+    runtime = build_runtime(SubscriptionsSettings(kafka_bootstrap=DOCUMENTED_BROKER))
     return FastStream(
         runtime.broker,
         specification=AsyncAPI(title="subscriptions", version="1.0.0"),

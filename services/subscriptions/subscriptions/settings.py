@@ -1,7 +1,8 @@
 """Settings of the subscriptions service (env prefix SUBSCRIPTIONS_)."""
 
-from portal_runtime.settings import ServiceSettings
 from pydantic_settings import SettingsConfigDict
+
+from portal_runtime.settings import ServiceSettings
 
 
 class SubscriptionsSettings(ServiceSettings):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from identity.service_layer.access import handle_customer_created, handle_merchant_registered
+from identity.service_layer.context import Identity
 from portal_contracts.customers import CustomerCreated
 from portal_contracts.merchants import MerchantRegistered
 from portal_contracts.registry import (
@@ -18,9 +20,6 @@ from portal_contracts.topics import (
 )
 from portal_runtime.messaging import subscriber
 from portal_runtime.runtime import ServiceRuntime
-
-from identity.service_layer.access import handle_customer_created, handle_merchant_registered
-from identity.service_layer.context import Identity
 
 
 def register(runtime: ServiceRuntime, identity: Identity) -> None:

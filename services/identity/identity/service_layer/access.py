@@ -7,6 +7,9 @@ import secrets
 from datetime import timedelta
 from urllib.parse import quote
 
+from identity.adapters.repositories import Invitations, Merchants, PortalUsers
+from identity.domain.invitations import new_invitation
+from identity.service_layer.context import Identity
 from portal_contracts.common import Contact
 from portal_contracts.customers import CustomerCreated
 from portal_contracts.identity import (
@@ -21,10 +24,6 @@ from portal_contracts.topics import IDENTITY_ACCESS_EVENTS, NOTIFICATIONS_COMMAN
 from portal_runtime.errors import RetryableFailure
 from portal_runtime.sealing import token_digest
 from portal_runtime.store import Transaction
-
-from identity.adapters.repositories import Invitations, Merchants, PortalUsers
-from identity.domain.invitations import new_invitation
-from identity.service_layer.context import Identity
 
 log = logging.getLogger(__name__)
 CONSUMER = "identity"

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from portal_runtime.sealing import Sealer
-from portal_runtime.store import Store
-
 from identity.adapters.passwords import PasswordHashing
 from identity.adapters.tokens import AccessTokens
 from identity.settings import IdentitySettings
+from portal_runtime.sealing import Sealer
+from portal_runtime.store import Store
 
 
 @dataclass(frozen=True)

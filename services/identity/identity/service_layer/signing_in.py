@@ -7,6 +7,10 @@ import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
+from identity.adapters.repositories import Invitations, Merchants, PortalUsers, Sessions
+from identity.domain.invitations import InvitationUnusable
+from identity.domain.passwords import PasswordRejected, check_password
+from identity.service_layer.context import Identity
 from portal_contracts.envelope import Actor
 from portal_contracts.identity import (
     ContactRef,
@@ -19,11 +23,6 @@ from portal_contracts.topics import IDENTITY_ACCESS_EVENTS
 from portal_runtime.errors import NotFound, ServiceError, Unauthorised
 from portal_runtime.sealing import token_digest
 from portal_runtime.store import Transaction
-
-from identity.adapters.repositories import Invitations, Merchants, PortalUsers, Sessions
-from identity.domain.invitations import InvitationUnusable
-from identity.domain.passwords import PasswordRejected, check_password
-from identity.service_layer.context import Identity
 
 WRONG_CREDENTIALS = "the email or password is not right"
 

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
+from invoicing.service_layer.accounts import handle_customer_created
 from portal_contracts.customers import CustomerCreated
 from portal_contracts.registry import AccountMessage, CustomerMessage
 from portal_contracts.topics import CUSTOMER_EVENTS, INVOICING_ACCOUNT_EVENTS
 from portal_runtime.messaging import subscriber
 from portal_runtime.runtime import ServiceRuntime
-
-from invoicing.service_layer.accounts import handle_customer_created
 
 
 def register(runtime: ServiceRuntime) -> None:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
+from invoicing.adapters.accounts import AccountRepository
+from invoicing.domain.accounts import open_account
 from portal_contracts.customers import CustomerCreated
 from portal_contracts.invoicing import CustomerAccountOpened
 from portal_contracts.topics import INVOICING_ACCOUNT_EVENTS
 from portal_runtime.store import Store, Transaction
-
-from invoicing.adapters.accounts import AccountRepository
-from invoicing.domain.accounts import open_account
 
 CONSUMER = "invoicing"
 

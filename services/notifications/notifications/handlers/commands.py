@@ -5,15 +5,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
+from notifications.service_layer.invitations import queue_portal_invitation
+from notifications.settings import NotificationsSettings
 from portal_contracts.notifications import SendPortalInvitation
 from portal_contracts.registry import NotificationsCommand
 from portal_contracts.topics import NOTIFICATIONS_COMMANDS
 from portal_runtime.messaging import subscriber_options
 from portal_runtime.runtime import ServiceRuntime
 from portal_runtime.sealing import Sealer
-
-from notifications.service_layer.invitations import queue_portal_invitation
-from notifications.settings import NotificationsSettings
 
 log = logging.getLogger(__name__)
 

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import logging
 
-from portal_contracts.notifications import SendPortalInvitation
-from portal_runtime.sealing import Sealer
-from portal_runtime.store import Store, Transaction
-
 from notifications.adapters.outgoing_mail import OutgoingMailRepository
 from notifications.domain.invitations import render_invitation, single_line
 from notifications.domain.mail import PORTAL_INVITATION, OutgoingMail, message_id_for
+from portal_contracts.notifications import SendPortalInvitation
+from portal_runtime.sealing import Sealer
+from portal_runtime.store import Store, Transaction
 
 log = logging.getLogger(__name__)
 CONSUMER = "notifications"

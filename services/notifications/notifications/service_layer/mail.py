@@ -14,11 +14,10 @@ import logging
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from portal_runtime.clock import Clock
-
 from notifications.adapters.outgoing_mail import ClaimedMail, OutgoingMailRepository
 from notifications.adapters.smtp import MailDeliveryError
 from notifications.domain.mail import DeliveryPolicy, OutgoingMail
+from portal_runtime.clock import Clock
 
 log = logging.getLogger(__name__)
 

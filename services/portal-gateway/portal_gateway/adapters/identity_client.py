@@ -6,6 +6,7 @@ from typing import Any
 
 import httpx
 from opentelemetry import propagate
+
 from portal_runtime.errors import ServiceError
 
 

@@ -10,15 +10,15 @@ from litestar.connection import ASGIConnection
 from litestar.di import Provide
 from litestar.handlers import BaseRouteHandler
 from litestar.params import Parameter
+
 from portal_contracts.common import Contact
 from portal_contracts.customers import NewCustomer
-from portal_runtime.errors import Conflict, NotFound, ServiceError
-
 from portal_gateway.adapters.read_models import Commands
 from portal_gateway.api.schemas import CustomerRegistration
 from portal_gateway.service_layer.context import Gateway
 from portal_gateway.service_layer.customers import create_customer, customer_details
 from portal_gateway.service_layer.merchants import merchant_for_api_key
+from portal_runtime.errors import Conflict, NotFound, ServiceError
 
 Merchant = dict[str, Any]
 IdempotencyKey = Annotated[

@@ -7,13 +7,13 @@ from typing import Any
 from litestar import Controller, post
 from litestar.connection import ASGIConnection
 from litestar.handlers import BaseRouteHandler
-from portal_contracts.merchants import MerchantProfile
-from portal_runtime.errors import Unauthorised
-from portal_runtime.sealing import same_secret
 
+from portal_contracts.merchants import MerchantProfile
 from portal_gateway.api.schemas import MerchantRegistration
 from portal_gateway.service_layer.context import Gateway
 from portal_gateway.service_layer.merchants import register_merchant
+from portal_runtime.errors import Unauthorised
+from portal_runtime.sealing import same_secret
 
 
 def controller(gateway: Gateway) -> type[Controller]:

@@ -7,7 +7,6 @@ from typing import Annotated, Any
 
 from litestar import Controller, Request, get, post
 from litestar.params import Parameter
-from portal_runtime.errors import NotFound
 
 from portal_gateway.adapters.read_models import CustomerViews
 from portal_gateway.api.schemas import SLUG, Credentials, InvitationAcceptance
@@ -15,6 +14,7 @@ from portal_gateway.api.security import TokenVerifier
 from portal_gateway.domain.views import home_view
 from portal_gateway.service_layer.context import Gateway
 from portal_gateway.service_layer.merchants import merchant_for_portal
+from portal_runtime.errors import NotFound
 
 Authorization = Annotated[str | None, Parameter(header="Authorization")]
 Slug = Annotated[str, Parameter(pattern=SLUG, max_length=63)]

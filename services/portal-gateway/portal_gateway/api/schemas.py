@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from portal_contracts.customers import Language
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
+
+from portal_contracts.customers import Language
 
 SLUG = r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$"
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import jwt
+
 from portal_runtime.errors import Unauthorised
 
 ISSUER = "portal-identity"

@@ -17,11 +17,10 @@ from portal_contracts.topics import (
     MERCHANT_EVENTS,
     SUBSCRIPTIONS_COMMANDS,
 )
-from portal_runtime.messaging import subscriber
-from portal_runtime.runtime import ServiceRuntime
-
 from portal_gateway.service_layer.context import Gateway
 from portal_gateway.service_layer.projections import project
+from portal_runtime.messaging import subscriber
+from portal_runtime.runtime import ServiceRuntime
 
 
 def register(runtime: ServiceRuntime, gateway: Gateway) -> None:

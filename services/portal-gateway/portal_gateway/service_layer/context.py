@@ -6,11 +6,10 @@ import asyncio
 from dataclasses import dataclass, field
 from typing import Any
 
-from portal_runtime.store import Store
-
 from portal_gateway.adapters.identity_client import IdentityClient
 from portal_gateway.adapters.merchants import TimedCache
 from portal_gateway.settings import GatewaySettings
+from portal_runtime.store import Store
 
 Document = dict[str, Any]
 

@@ -3,21 +3,23 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import uuid
 from typing import Any
+
+from pymongo.errors import DuplicateKeyError
 
 from portal_contracts.customers import CreateCustomer, NewCustomer
 from portal_contracts.envelope import Actor
 from portal_contracts.topics import SUBSCRIPTIONS_COMMANDS
-from portal_runtime.sealing import token_digest
-from portal_runtime.store import Transaction
-from pymongo.errors import DuplicateKeyError
-
 from portal_gateway.adapters.read_models import Commands, CustomerViews
 from portal_gateway.domain.views import customer_view
 from portal_gateway.service_layer.context import Gateway
+from portal_runtime.sealing import token_digest
+from portal_runtime.store import Transaction
 
 Document = dict[str, Any]
+log = logging.getLogger(__name__)
 
 
 async def create_customer(
@@ -64,6 +66,7 @@ async def create_customer(
         first = await Commands(gateway.store.db).get(organisation_id, command_id)
         assert first is not None
         return first
+    log.info("sent CreateCustomer %s for customer %s", command_id, new.customer_id)
     try:
         await asyncio.wait_for(outcome, gateway.settings.command_timeout_seconds)
     except TimeoutError:

@@ -6,16 +6,16 @@ import secrets
 import uuid
 from dataclasses import dataclass
 
+from pymongo.errors import DuplicateKeyError
+
 from portal_contracts.envelope import Actor
 from portal_contracts.merchants import MerchantProfile, MerchantRegistered
 from portal_contracts.topics import MERCHANT_EVENTS
+from portal_gateway.adapters.merchants import Merchants
+from portal_gateway.service_layer.context import Gateway
 from portal_runtime.errors import Conflict, Unauthorised
 from portal_runtime.sealing import token_digest
 from portal_runtime.store import Transaction
-from pymongo.errors import DuplicateKeyError
-
-from portal_gateway.adapters.merchants import Merchants
-from portal_gateway.service_layer.context import Gateway
 
 
 @dataclass(frozen=True)

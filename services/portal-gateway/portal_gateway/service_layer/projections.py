@@ -10,10 +10,9 @@ from portal_contracts.identity import (
     PortalInvitationIssued,
 )
 from portal_contracts.invoicing import CustomerAccountOpened
-from portal_runtime.store import Transaction
-
 from portal_gateway.adapters.read_models import Commands, CustomerViews
 from portal_gateway.service_layer.context import Gateway
+from portal_runtime.store import Transaction
 
 CONSUMER = "portal-gateway"
 

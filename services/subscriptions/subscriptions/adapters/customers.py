@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from portal_contracts.common import Contact
 from pymongo import ASCENDING
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
+from portal_contracts.common import Contact
 from subscriptions.domain.customers import Customer
 
 Document = dict[str, Any]

@@ -9,7 +9,6 @@ from portal_contracts.registry import CustomerMessage, SubscriptionsCommand
 from portal_contracts.topics import CUSTOMER_EVENTS, SUBSCRIPTIONS_COMMANDS
 from portal_runtime.messaging import subscriber
 from portal_runtime.runtime import ServiceRuntime
-
 from subscriptions.service_layer.customers import handle_create_customer
 
 log = logging.getLogger(__name__)

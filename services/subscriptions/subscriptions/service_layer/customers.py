@@ -12,7 +12,6 @@ from portal_contracts.customers import (
 )
 from portal_contracts.topics import CUSTOMER_EVENTS
 from portal_runtime.store import Store, Transaction
-
 from subscriptions.adapters.customers import CustomerRepository
 from subscriptions.domain.customers import CustomerRefused, create_customer
 
@@ -55,5 +54,6 @@ async def handle_create_customer(store: Store, command: CreateCustomer) -> None:
                 data=customer.snapshot(),
             ),
         )
+        log.info("created customer %s", customer.customer_id)
 
     await store.transaction(work, handling=(CONSUMER, command))
