@@ -142,6 +142,19 @@ class OutboxRelay:
             return False
         return True
 
+    async def _publish_row(self, row: Document) -> None:
+        with tracer.start_as_current_span(
+            f"outbox publish {row['type']}",
+            context=context_from(row.get("trace") or {}),
+            kind=trace.SpanKind.PRODUCER,
+        ):
+            await self.publish(
+                row["topic"],
+                row["key"],
+                row["body"].encode(),
+                {"message-type": row["type"], "organisation-id": row["organisation_id"]},
+            )
+
     async def publish_pending(self) -> int:
         """Publish one batch; returns how many rows it sent."""
         rows = await (
@@ -151,19 +164,20 @@ class OutboxRelay:
             .to_list()
         )
         sent: list[str] = []
+        # A row that fails holds back the later rows of its key only; other keys go on.
+        held_back: set[str] = set()
         try:
             for row in rows:
-                with tracer.start_as_current_span(
-                    f"outbox publish {row['type']}",
-                    context=context_from(row.get("trace") or {}),
-                    kind=trace.SpanKind.PRODUCER,
-                ):
-                    await self.publish(
-                        row["topic"],
-                        row["key"],
-                        row["body"].encode(),
-                        {"message-type": row["type"], "organisation-id": row["organisation_id"]},
-                    )
+                if row["key"] in held_back:
+                    continue
+                try:
+                    await self._publish_row(row)
+                except Exception:
+                    log.exception("publishing outbox row %s failed; its key waits", row["_id"])
+                    held_back.add(row["key"])
+                    if len(held_back) >= 3:
+                        break  # the broker itself is probably down: try again next round
+                    continue
                 sent.append(row["_id"])
         finally:
             if sent:
