@@ -119,6 +119,7 @@ def subscriber_options(settings: ServiceSettings, group: str) -> dict[str, Any]:
         "auto_offset_reset": "earliest",
         "session_timeout_ms": settings.session_timeout_ms,
         "heartbeat_interval_ms": settings.heartbeat_interval_ms,
+        "fetch_max_wait_ms": settings.fetch_max_wait_ms,
     }
 
 

@@ -25,6 +25,9 @@ class ServiceSettings(BaseSettings):
     # locally; real Kafka keeps the client defaults.
     kafka_session_timeout_ms: int | None = None
     kafka_heartbeat_interval_ms: int | None = None
+    # Tansu answers a fetch only when its wait runs out, not when data arrives, so every hop
+    # costs up to this wait locally; real Kafka answers as soon as data is there.
+    kafka_fetch_max_wait_ms: int | None = None
     kafka_enable_idempotence: bool | None = None
     kafka_acks: Literal["all", "1", "0"] | None = None
     outbox_poll_seconds: float = 0.2
@@ -51,6 +54,12 @@ class ServiceSettings(BaseSettings):
         if self.kafka_heartbeat_interval_ms is not None:
             return self.kafka_heartbeat_interval_ms
         return 300 if self.profile == "local" else 3000
+
+    @property
+    def fetch_max_wait_ms(self) -> int:
+        if self.kafka_fetch_max_wait_ms is not None:
+            return self.kafka_fetch_max_wait_ms
+        return 20 if self.profile == "local" else 500
 
     @property
     def enable_idempotence(self) -> bool:
