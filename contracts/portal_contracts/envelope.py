@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
 from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
@@ -75,7 +74,3 @@ def message_tag(value: Any) -> str:
     else:
         tag = f"{getattr(value, 'type', None)}.v{getattr(value, 'schema_version', None)}"
     return tag if tag in MESSAGE_TYPES else "unrecognised"
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)

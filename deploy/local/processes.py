@@ -44,7 +44,7 @@ def broker_binary() -> str:
 
 def start_broker(port: int, log: Path) -> subprocess.Popen[bytes]:
     url = f"tcp://{LOOPBACK}:{port}"
-    process = _spawn(
+    process = spawn(
         [
             broker_binary(),
             "broker",
@@ -64,7 +64,7 @@ def start_broker(port: int, log: Path) -> subprocess.Popen[bytes]:
 def start_database(port: int, storage: Path, log: Path) -> subprocess.Popen[bytes]:
     storage.mkdir(parents=True, exist_ok=True)
     exe = shutil.which("secantusd-py") or str(Path(sys.executable).parent / "secantusd-py")
-    process = _spawn(
+    process = spawn(
         [
             exe,
             "--host",
@@ -90,7 +90,7 @@ def database_uri(port: int) -> str:
 def start_mailbox(
     smtp_port: int, http_port: int, maildir: Path, log: Path
 ) -> subprocess.Popen[bytes]:
-    process = _spawn(
+    process = spawn(
         [
             sys.executable,
             "-m",
@@ -109,9 +109,7 @@ def start_mailbox(
     return process
 
 
-def _spawn(
-    args: list[str], log: Path, env: dict[str, str] | None = None
-) -> subprocess.Popen[bytes]:
+def spawn(args: list[str], log: Path, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("ab") as out:  # the child keeps its own copy of the descriptor
         return subprocess.Popen(
@@ -122,10 +120,6 @@ def _spawn(
             cwd=Path(__file__).resolve().parents[2],
             start_new_session=True,
         )
-
-
-def spawn(args: list[str], log: Path, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
-    return _spawn(args, log, env)
 
 
 def stop(process: subprocess.Popen[bytes], timeout: float = 10.0) -> None:
