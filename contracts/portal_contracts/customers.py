@@ -57,6 +57,9 @@ class Rejection(BaseModel):
     command_type: str
     code: str
     reason: str
+    # How the gateway answers: conflict -> 409 (not allowed in the current state),
+    # forbidden -> 403 (the merchant has not enabled it), not_found -> 404, invalid -> 422.
+    kind: Literal["conflict", "forbidden", "not_found", "invalid"] = "conflict"
 
 
 class CommandRejected(Envelope):

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, Tag
 
 
 class Actor(BaseModel):
@@ -74,3 +74,7 @@ def message_tag(value: Any) -> str:
     else:
         tag = f"{getattr(value, 'type', None)}.v{getattr(value, 'schema_version', None)}"
     return tag if tag in MESSAGE_TYPES else "unrecognised"
+
+
+Unrecognised = Annotated[UnrecognisedMessage, Tag("unrecognised")]
+"""The fallback branch every topic union ends with."""

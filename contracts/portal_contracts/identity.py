@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Discriminator, Field, Tag
 
-from portal_contracts.envelope import Envelope
+from portal_contracts.envelope import Envelope, Unrecognised, message_tag
 
 
 class InvitationFacts(BaseModel):
@@ -74,3 +74,22 @@ class SignInFailed(Envelope):
     type: Literal["SignInFailed"] = "SignInFailed"
     schema_version: Literal[1] = 1
     data: SignInFacts
+
+
+MESSAGES: tuple[type[Envelope], ...] = (
+    PortalInvitationIssued,
+    PortalInvitationAccepted,
+    PortalAccessRefused,
+    ContactSignedIn,
+    SignInFailed,
+)
+
+AccessMessage = Annotated[
+    Annotated[PortalInvitationIssued, Tag("PortalInvitationIssued.v1")]
+    | Annotated[PortalInvitationAccepted, Tag("PortalInvitationAccepted.v1")]
+    | Annotated[PortalAccessRefused, Tag("PortalAccessRefused.v1")]
+    | Annotated[ContactSignedIn, Tag("ContactSignedIn.v1")]
+    | Annotated[SignInFailed, Tag("SignInFailed.v1")]
+    | Unrecognised,
+    Discriminator(message_tag),
+]

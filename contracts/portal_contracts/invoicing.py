@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Discriminator, Tag
 
 from portal_contracts.common import Money
-from portal_contracts.envelope import Envelope
+from portal_contracts.envelope import Envelope, Unrecognised, message_tag
 
 
 class AccountBalance(BaseModel):
@@ -22,3 +22,11 @@ class CustomerAccountOpened(Envelope):
     type: Literal["CustomerAccountOpened"] = "CustomerAccountOpened"
     schema_version: Literal[1] = 1
     data: AccountBalance
+
+
+MESSAGES: tuple[type[Envelope], ...] = (CustomerAccountOpened,)
+
+AccountMessage = Annotated[
+    Annotated[CustomerAccountOpened, Tag("CustomerAccountOpened.v1")] | Unrecognised,
+    Discriminator(message_tag),
+]

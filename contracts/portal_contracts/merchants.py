@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from pydantic import BaseModel, ConfigDict, Discriminator, EmailStr, Field, Tag
 
-from portal_contracts.envelope import Envelope
+from portal_contracts.envelope import Envelope, Unrecognised, message_tag
 
 
 class MerchantProfile(BaseModel):
@@ -22,3 +22,11 @@ class MerchantRegistered(Envelope):
     type: Literal["MerchantRegistered"] = "MerchantRegistered"
     schema_version: Literal[1] = 1
     data: MerchantProfile
+
+
+MESSAGES: tuple[type[Envelope], ...] = (MerchantRegistered,)
+
+MerchantMessage = Annotated[
+    Annotated[MerchantRegistered, Tag("MerchantRegistered.v1")] | Unrecognised,
+    Discriminator(message_tag),
+]

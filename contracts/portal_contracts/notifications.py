@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, EmailStr, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Discriminator, EmailStr, Field, Tag
 
-from portal_contracts.envelope import Envelope
+from portal_contracts.envelope import Envelope, Unrecognised, message_tag
 
 
 class InvitationEmail(BaseModel):
@@ -29,3 +29,11 @@ class SendPortalInvitation(Envelope):
     type: Literal["SendPortalInvitation"] = "SendPortalInvitation"
     schema_version: Literal[1] = 1
     data: InvitationEmail
+
+
+MESSAGES: tuple[type[Envelope], ...] = (SendPortalInvitation,)
+
+NotificationsCommand = Annotated[
+    Annotated[SendPortalInvitation, Tag("SendPortalInvitation.v1")] | Unrecognised,
+    Discriminator(message_tag),
+]

@@ -1,37 +1,32 @@
-"""Every message type by `Type.vN` tag, and one discriminated union per topic."""
+"""Every message type by `Type.vN` tag. Each contracts module lists its own types in
+`MESSAGES` and defines the unions of the topics its owner writes; they are re-exported here."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from pydantic import Discriminator, Tag, TypeAdapter
+from pydantic import TypeAdapter
 
-from portal_contracts.customers import CommandRejected, CreateCustomer, CustomerCreated
+from portal_contracts import identity, invoicing, merchants, notifications, subscriptions
 from portal_contracts.envelope import Envelope, UnrecognisedMessage, message_tag
-from portal_contracts.identity import (
-    ContactSignedIn,
-    PortalAccessRefused,
-    PortalInvitationAccepted,
-    PortalInvitationIssued,
-    SignInFailed,
-)
-from portal_contracts.invoicing import CustomerAccountOpened
-from portal_contracts.merchants import MerchantRegistered
-from portal_contracts.notifications import SendPortalInvitation
+from portal_contracts.identity import AccessMessage
+from portal_contracts.invoicing import AccountMessage
+from portal_contracts.merchants import MerchantMessage
+from portal_contracts.notifications import NotificationsCommand
+from portal_contracts.subscriptions import CustomerMessage, SubscriptionsCommand
 
-_ALL: tuple[type[Envelope], ...] = (
-    MerchantRegistered,
-    CreateCustomer,
-    CustomerCreated,
-    CommandRejected,
-    PortalInvitationIssued,
-    PortalInvitationAccepted,
-    PortalAccessRefused,
-    ContactSignedIn,
-    SignInFailed,
-    SendPortalInvitation,
-    CustomerAccountOpened,
-)
+__all__ = [
+    "MESSAGE_TYPES",
+    "AccessMessage",
+    "AccountMessage",
+    "CustomerMessage",
+    "MerchantMessage",
+    "NotificationsCommand",
+    "SubscriptionsCommand",
+    "parse_message",
+]
+
+_MODULES = (merchants, subscriptions, identity, invoicing, notifications)
 
 
 def _tag_of(model: type[Envelope]) -> str:
@@ -39,41 +34,9 @@ def _tag_of(model: type[Envelope]) -> str:
     return f"{fields['type'].default}.v{fields['schema_version'].default}"
 
 
-MESSAGE_TYPES: dict[str, type[Envelope]] = {_tag_of(m): m for m in _ALL}
-
-_U = Annotated[UnrecognisedMessage, Tag("unrecognised")]
-
-MerchantMessage = Annotated[
-    Annotated[MerchantRegistered, Tag("MerchantRegistered.v1")] | _U,
-    Discriminator(message_tag),
-]
-SubscriptionsCommand = Annotated[
-    Annotated[CreateCustomer, Tag("CreateCustomer.v1")] | _U,
-    Discriminator(message_tag),
-]
-CustomerMessage = Annotated[
-    Annotated[CustomerCreated, Tag("CustomerCreated.v1")]
-    | Annotated[CommandRejected, Tag("CommandRejected.v1")]
-    | _U,
-    Discriminator(message_tag),
-]
-AccessMessage = Annotated[
-    Annotated[PortalInvitationIssued, Tag("PortalInvitationIssued.v1")]
-    | Annotated[PortalInvitationAccepted, Tag("PortalInvitationAccepted.v1")]
-    | Annotated[PortalAccessRefused, Tag("PortalAccessRefused.v1")]
-    | Annotated[ContactSignedIn, Tag("ContactSignedIn.v1")]
-    | Annotated[SignInFailed, Tag("SignInFailed.v1")]
-    | _U,
-    Discriminator(message_tag),
-]
-NotificationsCommand = Annotated[
-    Annotated[SendPortalInvitation, Tag("SendPortalInvitation.v1")] | _U,
-    Discriminator(message_tag),
-]
-AccountMessage = Annotated[
-    Annotated[CustomerAccountOpened, Tag("CustomerAccountOpened.v1")] | _U,
-    Discriminator(message_tag),
-]
+MESSAGE_TYPES: dict[str, type[Envelope]] = {
+    _tag_of(model): model for module in _MODULES for model in module.MESSAGES
+}
 
 _BODY: TypeAdapter[dict[str, Any]] = TypeAdapter(dict[str, Any])
 

@@ -52,3 +52,6 @@ class TimedCache:
         if len(self._entries) >= self.size:
             self._entries.clear()
         self._entries[key] = (time.monotonic() + self.seconds, value)
+
+    def forget(self, key: str) -> None:
+        self._entries.pop(key, None)

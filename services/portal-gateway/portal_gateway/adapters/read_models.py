@@ -62,9 +62,15 @@ class Commands:
             {"correlation_id": correlation_id}, session=self.session
         )
 
-    async def finish(self, correlation_id: str, outcome: Document) -> None:
-        await self.collection.update_one(
-            {"correlation_id": correlation_id, "status": "pending"},
+    async def finish(self, correlation_id: str, event_type: str, outcome: Document) -> bool:
+        """Record the outcome if `event_type` is one this pending command waits for."""
+        result = await self.collection.update_one(
+            {
+                "correlation_id": correlation_id,
+                "status": "pending",
+                "$or": [{"outcomes": event_type}, {"outcomes": {"$exists": False}}],
+            },
             {"$set": outcome},
             session=self.session,
         )
+        return result.modified_count == 1

@@ -15,20 +15,20 @@ from portal_contracts.common import Contact
 from portal_contracts.customers import NewCustomer
 from portal_gateway.adapters.read_models import Commands
 from portal_gateway.api.schemas import CustomerRegistration
+from portal_gateway.service_layer.commands import (
+    Rejected,
+    pending_response,
+    raise_if_rejected,
+)
 from portal_gateway.service_layer.context import Gateway
 from portal_gateway.service_layer.customers import create_customer, customer_details
 from portal_gateway.service_layer.merchants import merchant_for_api_key
-from portal_runtime.errors import Conflict, NotFound, ServiceError
+from portal_runtime.errors import NotFound
 
 Merchant = dict[str, Any]
 IdempotencyKey = Annotated[
     str | None, Parameter(header="Idempotency-Key", max_length=200, required=False)
 ]
-
-
-class Rejected(ServiceError):
-    status = 422
-    code = "rejected"
 
 
 def controller(gateway: Gateway) -> type[Controller]:
@@ -100,15 +100,8 @@ def controller(gateway: Gateway) -> type[Controller]:
 
 
 async def _outcome(gateway: Gateway, command: dict[str, Any]) -> Response[dict[str, Any]]:
-    status = command["status"]
-    if status == "succeeded":
+    raise_if_rejected(command)
+    if command["status"] == "succeeded":
         view = await customer_details(gateway, command["organisation_id"], command["customer_id"])
         return Response(view or {"customer_id": command["customer_id"]}, status_code=201)
-    if status == "rejected":
-        if command.get("code") == "customer_exists":
-            raise Conflict(command["reason"], code=command["code"])
-        raise Rejected(command["reason"], code=command.get("code"))
-    return Response(
-        {"status": "pending", "status_url": f"/admin/v1/commands/{command['_id']}"},
-        status_code=202,
-    )
+    return Response(pending_response(command, "/admin/v1"), status_code=202)

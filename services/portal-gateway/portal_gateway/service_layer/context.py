@@ -42,3 +42,4 @@ class Gateway:
     tracker: CommandTracker = field(default_factory=CommandTracker)
     api_keys: TimedCache = field(default_factory=lambda: TimedCache(30.0))
     portals: TimedCache = field(default_factory=lambda: TimedCache(30.0))
+    preferences: TimedCache = field(default_factory=lambda: TimedCache(5.0))

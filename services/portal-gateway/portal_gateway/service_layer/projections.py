@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from portal_contracts.customers import CommandRejected, CustomerCreated
+from portal_contracts.customers import CustomerCreated
 from portal_contracts.envelope import Envelope
 from portal_contracts.identity import (
     PortalAccessRefused,
@@ -10,7 +10,8 @@ from portal_contracts.identity import (
     PortalInvitationIssued,
 )
 from portal_contracts.invoicing import CustomerAccountOpened
-from portal_gateway.adapters.read_models import Commands, CustomerViews
+from portal_gateway.adapters.read_models import CustomerViews
+from portal_gateway.service_layer.commands import record_outcome
 from portal_gateway.service_layer.context import Gateway
 from portal_runtime.store import Transaction
 
@@ -39,9 +40,6 @@ async def project(gateway: Gateway, event: Envelope) -> None:
                         "contacts": [c.model_dump(mode="json") for c in customer.contacts],
                     },
                 )
-                outcome = {"status": "succeeded", "customer_id": customer.customer_id}
-            case CommandRejected(data=rejection):
-                outcome = {"status": "rejected", "code": rejection.code, "reason": rejection.reason}
             case PortalInvitationIssued(data=facts):
                 await views.update(
                     org,
@@ -81,8 +79,7 @@ async def project(gateway: Gateway, event: Envelope) -> None:
                         "unused_credits": balance.unused_credits.model_dump(),
                     },
                 )
-        if outcome is not None:
-            await Commands(tx.db, tx.session).finish(event.correlation_id, outcome)
+        outcome = await record_outcome(tx, event)
 
     await gateway.store.transaction(work, handling=(CONSUMER, event))
     if outcome is not None:
