@@ -7,6 +7,7 @@ from faststream.specification import AsyncAPI
 from litestar import Litestar
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
 
 from portal_gateway.adapters import read_models
 from portal_gateway.adapters.identity_client import IdentityClient
@@ -42,7 +43,7 @@ def create_app(settings: GatewaySettings | None = None, clock: Clock | None = No
     runtime, gateway = build(settings, clock)
     return service_app(
         runtime,
-        [operator.controller(gateway), admin.controller(gateway), portal.controller(gateway)],
+        [operator.controller(gateway), admin.controller(gateway), *portal.controllers(gateway)],
         on_shutdown=[gateway.identity.close],
         openapi_config=OpenAPIConfig(
             title="Customer portal API",
@@ -50,6 +51,16 @@ def create_app(settings: GatewaySettings | None = None, clock: Clock | None = No
             description="Merchant admin API and the customer portal API.",
             path="/schema",
             render_plugins=[SwaggerRenderPlugin()],
+            components=Components(
+                security_schemes={
+                    "ApiKey": SecurityScheme(
+                        type="apiKey", name="X-API-Key", security_scheme_in="header"
+                    ),
+                    "BearerToken": SecurityScheme(
+                        type="http", scheme="bearer", bearer_format="JWT"
+                    ),
+                }
+            ),
         ),
     )
 

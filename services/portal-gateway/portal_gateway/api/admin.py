@@ -5,15 +5,13 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from litestar import Controller, Request, Response, get, post
-from litestar.connection import ASGIConnection
-from litestar.di import Provide
-from litestar.handlers import BaseRouteHandler
+from litestar import Controller, Response, get, post
 from litestar.params import Parameter
 
 from portal_contracts.common import Contact
 from portal_contracts.customers import NewCustomer
 from portal_gateway.adapters.read_models import Commands
+from portal_gateway.api.merchant_auth import ADMIN_DEPENDENCIES, Merchant, merchant_guard
 from portal_gateway.api.schemas import CustomerRegistration
 from portal_gateway.service_layer.commands import (
     Rejected,
@@ -22,32 +20,19 @@ from portal_gateway.service_layer.commands import (
 )
 from portal_gateway.service_layer.context import Gateway
 from portal_gateway.service_layer.customers import create_customer, customer_details
-from portal_gateway.service_layer.merchants import merchant_for_api_key
 from portal_runtime.errors import NotFound
 
-Merchant = dict[str, Any]
 IdempotencyKey = Annotated[
     str | None, Parameter(header="Idempotency-Key", max_length=200, required=False)
 ]
 
 
 def controller(gateway: Gateway) -> type[Controller]:
-    async def authenticate(
-        connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler
-    ) -> None:
-        """Runs before the body is read: no API key, no answer about anything else."""
-        merchant = await merchant_for_api_key(gateway, connection.headers.get("x-api-key"))
-        connection.state.merchant = merchant
-
-    def current_merchant(request: Request[Any, Any, Any]) -> Merchant:
-        merchant: Merchant = request.state.merchant
-        return merchant
-
     class AdminController(Controller):
         path = "/admin/v1"
         tags = ["admin"]
-        guards = [authenticate]
-        dependencies = {"merchant": Provide(current_merchant, sync_to_thread=False)}
+        guards = [merchant_guard(gateway)]
+        dependencies = ADMIN_DEPENDENCIES
         security = [{"ApiKey": []}]
 
         @post("/customers", status_code=201)

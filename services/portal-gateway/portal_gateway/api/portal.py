@@ -10,19 +10,16 @@ from litestar.params import Parameter
 
 from portal_gateway.adapters.read_models import CustomerViews
 from portal_gateway.api.schemas import SLUG, Credentials, InvitationAcceptance
-from portal_gateway.api.security import TokenVerifier
+from portal_gateway.api.security import PORTAL_DEPENDENCIES, PortalPrincipal, portal_guard
 from portal_gateway.domain.views import home_view
 from portal_gateway.service_layer.context import Gateway
 from portal_gateway.service_layer.merchants import merchant_for_portal
 from portal_runtime.errors import NotFound
 
-Authorization = Annotated[str | None, Parameter(header="Authorization")]
 Slug = Annotated[str, Parameter(pattern=SLUG, max_length=63)]
 
 
-def controller(gateway: Gateway) -> type[Controller]:
-    tokens = TokenVerifier(gateway.settings.token_public_key)
-
+def controllers(gateway: Gateway) -> list[type[Controller]]:
     async def portal(slug: str) -> dict[str, Any]:
         merchant = await merchant_for_portal(gateway, slug)
         if merchant is None:
@@ -66,11 +63,18 @@ def controller(gateway: Gateway) -> type[Controller]:
                 },
             )
 
+    class HomeController(Controller):
+        path = "/portal/{slug:str}/api"
+        tags = ["portal"]
+        guards = [portal_guard(gateway)]
+        dependencies = PORTAL_DEPENDENCIES
+        security = [{"BearerToken": []}]
+
         @get("/home")
-        async def home(self, slug: Slug, authorization: Authorization = None) -> dict[str, Any]:
+        async def home(
+            self, slug: Slug, principal: PortalPrincipal, merchant: dict[str, Any]
+        ) -> dict[str, Any]:
             """The signed-in contact's home: their customer, the merchant, what is owed."""
-            merchant = await portal(slug)
-            principal = tokens.verify(authorization, str(merchant["_id"]))
             customer = await CustomerViews(gateway.store.db).get(
                 principal.organisation_id, principal.customer_id
             )
@@ -78,4 +82,4 @@ def controller(gateway: Gateway) -> type[Controller]:
                 raise NotFound("your account is still being set up; try again in a moment")
             return home_view(customer, merchant, principal.contact_id)
 
-    return PortalController
+    return [PortalController, HomeController]

@@ -4,10 +4,19 @@ the portal it is used on. Costs no database round trip."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
 
 import jwt
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from cryptography.hazmat.primitives.serialization import load_pem_public_key
+from litestar.connection import ASGIConnection
+from litestar.di import Provide
+from litestar.handlers import BaseRouteHandler
 
-from portal_runtime.errors import Unauthorised
+from portal_gateway.service_layer.context import Gateway
+from portal_gateway.service_layer.merchants import merchant_for_portal
+from portal_runtime.errors import NotFound, Unauthorised
 
 ISSUER = "portal-identity"
 AUDIENCE = "portal-gateway"
@@ -19,11 +28,16 @@ class PortalPrincipal:
     customer_id: str
     contact_id: str
     session_id: str
+    issued_at: datetime
 
 
 class TokenVerifier:
     def __init__(self, public_key_pem: str) -> None:
-        self._key = public_key_pem
+        # Parsed once: parsing the PEM on every request costs more than the signature check.
+        key = load_pem_public_key(public_key_pem.encode())
+        if not isinstance(key, Ed25519PublicKey):
+            raise ValueError("the token public key must be an Ed25519 key")
+        self._key = key
 
     def verify(self, authorization: str | None, organisation_id: str) -> PortalPrincipal:
         if not authorization or not authorization.startswith("Bearer "):
@@ -52,4 +66,39 @@ class TokenVerifier:
             customer_id=claims["cus"],
             contact_id=claims["sub"],
             session_id=claims["sid"],
+            issued_at=datetime.fromtimestamp(claims["iat"], UTC),
         )
+
+
+def portal_guard(gateway: Gateway) -> Any:
+    """Guard for every signed-in portal route under `/portal/{slug}/...`: the portal must exist
+    and the bearer token must be valid for it. Sets `merchant` and `principal` on the
+    connection state; `PORTAL_DEPENDENCIES` hands them to the handlers."""
+    tokens = TokenVerifier(gateway.settings.token_public_key)
+
+    async def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+        slug = str(connection.path_params.get("slug", ""))
+        merchant = await merchant_for_portal(gateway, slug)
+        if merchant is None:
+            raise NotFound(f"there is no portal at '{slug}'")
+        principal = tokens.verify(connection.headers.get("authorization"), str(merchant["_id"]))
+        connection.state.merchant = merchant
+        connection.state.principal = principal
+
+    return guard
+
+
+def _principal(request: ASGIConnection[Any, Any, Any, Any]) -> PortalPrincipal:
+    principal: PortalPrincipal = request.state.principal
+    return principal
+
+
+def _merchant(request: ASGIConnection[Any, Any, Any, Any]) -> dict[str, Any]:
+    merchant: dict[str, Any] = request.state.merchant
+    return merchant
+
+
+PORTAL_DEPENDENCIES = {
+    "principal": Provide(_principal, sync_to_thread=False),
+    "merchant": Provide(_merchant, sync_to_thread=False),
+}
