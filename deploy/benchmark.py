@@ -24,11 +24,13 @@ import asyncio
 import contextlib
 import dataclasses
 import datetime
+import importlib
 import importlib.metadata
 import itertools
 import json
 import math
 import os
+import pkgutil
 import platform
 import random
 import re
@@ -49,6 +51,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from pymongo import AsyncMongoClient
 
+from deploy import benchmarks
 from deploy.local.stack import LocalStack, StackPorts
 
 INVITATION_LINK = re.compile(r"https?://\S+/accept-invitation\?token=\S+")
@@ -84,6 +87,8 @@ class Options:
     mongo_concurrency: int = 16
     read_concurrency: int = 32
     read_seconds: float = 10.0
+    scale: int = 1
+    areas: tuple[str, ...] = ()
 
 
 # -- measuring -------------------------------------------------------------------------------
@@ -784,6 +789,9 @@ def report_table(results: dict[str, Any]) -> str:
         "Ratios to the raw limits",
     ]
     lines += [f"  {name:<62} {fmt(value, 4):>12}" for name, value in results["ratios"].items()]
+    for area, figures in results.get("areas", {}).items():
+        lines.append(f"Area {area}")
+        lines += [f"  {line}" for line in json.dumps(figures, indent=1).splitlines()[1:-1]]
     failures = flow["invite_phase"]["errors"] + flow["activate_phase"]["errors"]
     if failures:
         lines.append(f"Flow errors: {failures}; see error_samples in the JSON")
@@ -837,6 +845,7 @@ def run_benchmark(stack: LocalStack, options: Options, progress: Progress) -> di
     stack.wait_ready(timeout=180)
     progress(f"customer flow ({options.customers} customers) and gateway reads ...")
     platform_figures = asyncio.run(measure_platform(stack, options))
+    areas = asyncio.run(measure_areas(stack, raw, options, progress))
     machine["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     return {
         "machine": machine,
@@ -845,7 +854,40 @@ def run_benchmark(stack: LocalStack, options: Options, progress: Progress) -> di
         "raw": raw,
         **platform_figures,
         "ratios": ratios(raw, platform_figures),
+        "areas": areas,
     }
+
+
+def raw_limits(raw: dict[str, Any]) -> dict[str, float]:
+    """The raw figures every area's ratios are stated against."""
+    mongo, kafka = raw["mongo"], raw["kafka"]
+    return {
+        "mongo_insert_per_s": mongo["insert_one"]["per_s"],
+        "mongo_insert_p50_ms": mongo["insert_one"]["latency"]["p50_ms"],
+        "mongo_find_per_s": mongo["find_one"]["per_s"],
+        "mongo_find_p50_ms": mongo["find_one"]["latency"]["p50_ms"],
+        "kafka_produce_per_s": kafka["produce"]["msgs_per_s"],
+        "kafka_send_p50_ms": kafka["produce_single"]["latency"]["p50_ms"],
+    }
+
+
+async def measure_areas(
+    stack: LocalStack, raw: dict[str, Any], options: Options, progress: Progress
+) -> dict[str, Any]:
+    """Each `deploy.benchmarks.<area>` module in turn; one area failing is reported, not fatal."""
+    figures: dict[str, Any] = {}
+    limits = raw_limits(raw)
+    for info in pkgutil.iter_modules(benchmarks.__path__):
+        if options.areas and info.name not in options.areas:
+            continue
+        progress(f"area benchmark: {info.name} (scale {options.scale}) ...")
+        module = importlib.import_module(f"deploy.benchmarks.{info.name}")
+        try:
+            async with httpx.AsyncClient(timeout=60) as http:
+                figures[info.name] = await module.measure(stack, http, limits, options.scale)
+        except Exception as error:  # one area failing is a figure too, not the end
+            figures[info.name] = {"failed": describe(error)}
+    return figures
 
 
 def error_count(results: dict[str, Any]) -> int:
@@ -875,6 +917,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--customers", type=int, default=Options.customers)
     parser.add_argument("--out", type=Path, default=Path("bench-results/benchmark.json"))
     parser.add_argument("--read-seconds", type=float, default=Options.read_seconds)
+    parser.add_argument(
+        "--scale", type=int, default=Options.scale, help="size factor for the area benchmarks"
+    )
+    parser.add_argument(
+        "--area", action="append", default=[], help="run only these area benchmarks"
+    )
     args = parser.parse_args(argv)
     if args.customers < 1:
         parser.error("--customers must be at least 1")
@@ -883,7 +931,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    options = Options(customers=args.customers, read_seconds=args.read_seconds)
+    options = Options(
+        customers=args.customers,
+        read_seconds=args.read_seconds,
+        scale=args.scale,
+        areas=tuple(args.area),
+    )
     state_dir = Path(tempfile.mkdtemp(prefix="portal-bench-"))
     stack = LocalStack(state_dir, StackPorts.free())
 
