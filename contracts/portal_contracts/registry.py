@@ -7,7 +7,18 @@ from typing import Any
 
 from pydantic import TypeAdapter
 
-from portal_contracts import identity, invoicing, merchants, notifications, subscriptions
+from portal_contracts import (
+    catalogue,
+    documents,
+    identity,
+    invoicing,
+    merchants,
+    notifications,
+    portal,
+    sessions,
+    sso,
+    subscriptions,
+)
 from portal_contracts.envelope import Envelope, UnrecognisedMessage, message_tag
 from portal_contracts.identity import AccessMessage
 from portal_contracts.invoicing import AccountMessage
@@ -26,7 +37,18 @@ __all__ = [
     "parse_message",
 ]
 
-_MODULES = (merchants, subscriptions, identity, invoicing, notifications)
+_MODULES = (
+    merchants,
+    subscriptions,
+    identity,
+    invoicing,
+    notifications,
+    sessions,
+    portal,
+    documents,
+    catalogue,
+    sso,
+)
 
 
 def _tag_of(model: type[Envelope]) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -47,3 +48,19 @@ async def collect(
     finally:
         await consumer.stop()
     return records
+
+
+def messages_of(
+    records: list[ConsumerRecord[Any, Any]], organisation_id: str
+) -> list[dict[str, Any]]:
+    """The JSON messages of one organisation; other bodies (e.g. another test's poison
+    messages on the shared stack's topics) are skipped."""
+    found: list[dict[str, Any]] = []
+    for record in records:
+        try:
+            message = json.loads(record.value)
+        except (ValueError, TypeError):
+            continue
+        if isinstance(message, dict) and message.get("organisation_id") == organisation_id:
+            found.append(message)
+    return found

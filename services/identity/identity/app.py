@@ -8,11 +8,13 @@ from faststream import FastStream
 from faststream.specification import AsyncAPI
 from litestar import Litestar
 
-from identity import api
+from identity import api, api_sign_up, api_sso
+from identity.adapters import sso_repositories
+from identity.adapters.credentials import ensure_sign_in_indexes
 from identity.adapters.passwords import PasswordHashing
 from identity.adapters.repositories import ensure_indexes
 from identity.adapters.tokens import AccessTokens
-from identity.handlers import events
+from identity.handlers import commands, events
 from identity.service_layer.context import Identity
 from identity.settings import IdentitySettings
 from portal_runtime.clock import Clock
@@ -38,7 +40,10 @@ def build(
         sealer=Sealer(settings.sealing_key),
     )
     runtime.on_start.append(lambda: ensure_indexes(runtime.store.db))
+    runtime.on_start.append(lambda: ensure_sign_in_indexes(runtime.store.db))
+    runtime.on_start.append(lambda: sso_repositories.ensure_indexes(runtime.store.db))
     events.register(runtime, identity)
+    commands.register(runtime, identity)
     return runtime, identity
 
 
@@ -50,7 +55,10 @@ def build_runtime(
 
 def create_app(settings: IdentitySettings | None = None, clock: Clock | None = None) -> Litestar:
     runtime, identity = build(settings, clock)
-    return service_app(runtime, [api.controller(identity)])
+    return service_app(
+        runtime,
+        [api.controller(identity), api_sign_up.controller(identity), api_sso.controller(identity)],
+    )
 
 
 def asyncapi_app() -> FastStream:

@@ -27,3 +27,24 @@ class IdentitySettings(ServiceSettings):
     argon2_time_cost: int = 2
     argon2_memory_kib: int = 19456
     argon2_parallelism: int = 1
+    # Password reset links and the step between password and one-time code.
+    password_reset_minutes: int = 60
+    mfa_challenge_minutes: int = 5
+    mfa_challenge_attempts: int = 5
+    # TOTP seeds are sealed with this key; without it, with the service's sealing key.
+    mfa_sealing_key: SecretStr | None = None
+    mfa_issuer: str = "Customer portal"
+    # Failed sign-ins: per account (email on one portal) and per client address.
+    account_failures_before_lock: int = 5
+    ip_failures_before_lock: int = 100
+    first_lock_minutes: int = 15
+    longest_lock_minutes: int = 24 * 60
+    forget_failures_after_minutes: int = 60
+    # At most this many reset emails per account per hour; more are silently not sent.
+    reset_emails_per_hour: int = 3
+    # Single sign-on (OpenID Connect): how long a started sign-in and its hand-off code live;
+    # private/loopback issuer URLs (None: only in the local profile); discovery cache.
+    sso_attempt_minutes: int = 10
+    sso_handoff_seconds: int = 60
+    sso_allow_private_issuers: bool | None = None
+    sso_discovery_cache_seconds: float = 300.0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 
 from faststream import FastStream
@@ -10,13 +11,20 @@ from litestar import Litestar
 
 from notifications.adapters.outgoing_mail import OutgoingMailRepository
 from notifications.adapters.smtp import SmtpMailer
-from notifications.domain.mail import DeliveryPolicy
-from notifications.handlers import commands
+from notifications.adapters.webhooks import WebhookPoster, WebhookRepository
+from notifications.domain.mail import DeliveryPolicy, OutgoingMail
+from notifications.domain.webhooks import RetrySchedule
+from notifications.handlers import commands, events
+from notifications.service_layer import activity
 from notifications.service_layer.mail import MailSender
+from notifications.service_layer.merchant_notifications import Origin, notify_merchant
+from notifications.service_layer.webhooks import WebhookSender
 from notifications.settings import NotificationsSettings
 from portal_runtime.clock import Clock
 from portal_runtime.http import service_app
 from portal_runtime.runtime import DOCUMENTED_BROKER, ServiceRuntime
+from portal_runtime.sealing import Sealer
+from portal_runtime.store import Transaction
 
 
 def build_runtime(
@@ -24,6 +32,33 @@ def build_runtime(
 ) -> ServiceRuntime:
     settings = settings or NotificationsSettings()
     runtime = ServiceRuntime(settings, clock)
+    store = runtime.store
+
+    async def mail_is_dead(mail: OutgoingMail, attempts: int, error: str) -> None:
+        """The merchant sees every email that could not be delivered, in its feed."""
+        origin = Origin(
+            event_id=uuid.uuid5(uuid.NAMESPACE_URL, mail.message_id),
+            organisation_id=mail.organisation_id,
+            correlation_id=f"mail:{mail.message_id}"[:128],
+        )
+
+        async def work(tx: Transaction) -> None:
+            await notify_merchant(
+                tx,
+                store.clock.now(),
+                settings.mail_from,
+                origin,
+                "email.undeliverable",
+                f"The {mail.kind.replace('_', ' ')} email to {mail.to} could not be delivered "
+                f"after {attempts} attempts: {error}",
+                customer_id=mail.customer_id or None,
+                subject_id=mail.message_id,
+                details={"to": mail.to, "kind": mail.kind},
+            )
+
+        await store.transaction(work)
+        webhook_sender.notify()
+
     sender = MailSender(
         OutgoingMailRepository(runtime.store.db),
         SmtpMailer(settings),
@@ -35,10 +70,30 @@ def build_runtime(
         ),
         lease=timedelta(seconds=settings.mail_lease_seconds),
         poll_seconds=settings.mail_poll_seconds,
+        on_dead=mail_is_dead,
     )
-    runtime.on_start.append(lambda: OutgoingMailRepository.ensure_indexes(runtime.store.db))
+    poster = WebhookPoster(settings.webhook_timeout_seconds)
+    webhook_sender = WebhookSender(
+        store,
+        Sealer(settings.sealing_key),
+        poster,
+        RetrySchedule(tuple(settings.webhook_retry_schedule_seconds)),
+        sender=settings.mail_from,
+        lease=timedelta(seconds=settings.webhook_lease_seconds),
+        poll_seconds=settings.webhook_poll_seconds,
+    )
+
+    def wake() -> None:
+        sender.notify()
+        webhook_sender.notify()
+
+    runtime.on_start.append(lambda: OutgoingMailRepository.ensure_indexes(store.db))
+    runtime.on_start.append(lambda: WebhookRepository.ensure_indexes(store.db))
+    runtime.on_start.append(lambda: activity.ensure_indexes(store.db))
     runtime.jobs.append(sender.run)
-    commands.register(runtime, settings, sender.notify)
+    runtime.jobs.append(webhook_sender.run)
+    commands.register(runtime, settings, wake)
+    events.register(runtime, settings, wake)
     return runtime
 
 

@@ -25,3 +25,18 @@ class NotificationsSettings(ServiceSettings):
     mail_lease_seconds: float = 120.0
     # New mail wakes the sender at once; the poll picks up retries that come due.
     mail_poll_seconds: float = 0.2
+    # Webhooks: waits between tries (1m, 5m, 30m, 2h, 12h, then daily; dead after about 3.6
+    # days), how long one POST may take, and the claim lease (longer than a POST can last).
+    webhook_retry_schedule_seconds: tuple[float, ...] = (
+        60,
+        300,
+        1800,
+        7200,
+        43200,
+        86400,
+        86400,
+        86400,
+    )
+    webhook_timeout_seconds: float = 10.0
+    webhook_lease_seconds: float = 60.0
+    webhook_poll_seconds: float = 0.2

@@ -12,8 +12,38 @@ from litestar.openapi.spec import Components, SecurityScheme
 from portal_gateway.adapters import read_models
 from portal_gateway.adapters.identity_client import IdentityClient
 from portal_gateway.adapters.merchants import Merchants, TimedCache
-from portal_gateway.api import admin, operator, portal
+from portal_gateway.api import (
+    activity,
+    admin,
+    admin_access,
+    admin_customers,
+    admin_documents,
+    admin_invoices,
+    admin_notifications,
+    admin_settings,
+    admin_sso,
+    admin_subscriptions,
+    operator,
+    portal,
+    portal_account,
+    portal_credits,
+    portal_invoices,
+    portal_payments,
+    portal_quotes,
+    portal_reviews,
+    portal_sales_orders,
+    portal_signup,
+    portal_sso,
+    portal_statements,
+    portal_subscriptions,
+)
+from portal_gateway.handlers import access as access_handlers
+from portal_gateway.handlers import documents as document_handlers
+from portal_gateway.handlers import invoicing as invoicing_handlers
+from portal_gateway.handlers import notifications as notification_handlers
 from portal_gateway.handlers import projections
+from portal_gateway.handlers import subscriptions as subscription_handlers
+from portal_gateway.service_layer import document_views, invoice_views
 from portal_gateway.service_layer.context import Gateway
 from portal_gateway.settings import GatewaySettings
 from portal_runtime.clock import Clock
@@ -36,6 +66,13 @@ def build(
     runtime.on_start.append(lambda: Merchants.ensure_indexes(runtime.store.db))
     runtime.on_start.append(lambda: read_models.ensure_indexes(runtime.store.db))
     projections.register(runtime, gateway)
+    access_handlers.register(runtime, gateway)
+    notification_handlers.register(runtime, gateway)
+    subscription_handlers.register(runtime, gateway)
+    document_handlers.register(runtime, gateway)
+    runtime.on_start.append(lambda: document_views.ensure_indexes(runtime.store.db))
+    invoicing_handlers.register(runtime, gateway)
+    runtime.on_start.append(lambda: invoice_views.ensure_indexes(runtime.store.db))
     return runtime, gateway
 
 
@@ -43,8 +80,32 @@ def create_app(settings: GatewaySettings | None = None, clock: Clock | None = No
     runtime, gateway = build(settings, clock)
     return service_app(
         runtime,
-        [operator.controller(gateway), admin.controller(gateway), *portal.controllers(gateway)],
+        [
+            operator.controller(gateway),
+            admin.controller(gateway),
+            admin_access.controller(gateway),
+            portal_signup.controller(gateway),
+            *portal.controllers(gateway),
+            admin_sso.controller(gateway),
+            portal_sso.controller(gateway),
+            admin_settings.controller(gateway),
+            admin_customers.controller(gateway),
+            *portal_account.controllers(gateway),
+            admin_notifications.controller(gateway),
+            portal_reviews.controller(gateway),
+            admin_subscriptions.controller(gateway),
+            portal_subscriptions.controller(gateway),
+            admin_documents.controller(gateway),
+            *portal_quotes.controllers(gateway),
+            *portal_credits.controllers(gateway),
+            *portal_statements.controllers(gateway),
+            *portal_sales_orders.controllers(gateway),
+            admin_invoices.controller(gateway),
+            *portal_invoices.controllers(gateway),
+            *portal_payments.controllers(gateway),
+        ],
         on_shutdown=[gateway.identity.close],
+        middleware=[activity.middleware(gateway)],
         openapi_config=OpenAPIConfig(
             title="Customer portal API",
             version="1.0.0",

@@ -51,30 +51,40 @@ class Outbox:
         )
         await self.rows.create_index("published_at", expireAfterSeconds=7 * 24 * 3600)
 
-    async def add(self, session: AsyncClientSession, topic: str, message: Envelope) -> None:
-        key = message.key()
-        stream = await self.streams.find_one_and_update(
-            {"_id": key},
-            {"$inc": {"seq": 1}},
-            upsert=True,
-            return_document=ReturnDocument.AFTER,
-            session=session,
-        )
-        await self.rows.insert_one(
-            {
-                "_id": str(message.event_id),
-                "topic": topic,
-                "key": key,
-                "seq": stream["seq"] if stream else 1,
-                "organisation_id": message.organisation_id,
-                "type": message.type,
-                "body": message.model_dump_json(),
-                "trace": current_carrier(),
-                "published": False,
-                "created_at": self.clock.now(),
-            },
-            session=session,
-        )
+    def row(self, topic: str, message: Envelope) -> Document:
+        """The outbox row of one message, without its stream number yet (taken at flush)."""
+        return {
+            "_id": str(message.event_id),
+            "topic": topic,
+            "key": message.key(),
+            "organisation_id": message.organisation_id,
+            "type": message.type,
+            "body": message.model_dump_json(),
+            "trace": current_carrier(),
+            "published": False,
+            "created_at": self.clock.now(),
+        }
+
+    async def add_all(self, session: AsyncClientSession, rows: list[Document]) -> None:
+        """Append rows in the caller's transaction: one stream update per key (taking as many
+        numbers as the key has rows, in emit order) and one insert for all rows."""
+        if not rows:
+            return
+        per_key: dict[str, list[Document]] = {}
+        for row in rows:
+            per_key.setdefault(row["key"], []).append(row)
+        for key, keyed in per_key.items():
+            stream = await self.streams.find_one_and_update(
+                {"_id": key},
+                {"$inc": {"seq": len(keyed)}},
+                upsert=True,
+                return_document=ReturnDocument.AFTER,
+                session=session,
+            )
+            last = stream["seq"] if stream else len(keyed)
+            for offset, row in enumerate(keyed):
+                row["seq"] = last - len(keyed) + 1 + offset
+        await self.rows.insert_many(rows, ordered=True, session=session)
 
 
 class OutboxRelay:

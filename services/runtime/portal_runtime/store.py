@@ -33,10 +33,16 @@ class Transaction:
     session: AsyncClientSession
     outbox: Outbox
     emitted: list[Envelope] = field(default_factory=list)
+    _rows: list[Document] = field(default_factory=list)
 
     async def emit(self, topic: str, message: Envelope) -> None:
-        await self.outbox.add(self.session, topic, message)
+        """Add `message` to the outbox of this transaction (written when the work is done)."""
+        self._rows.append(self.outbox.row(topic, message))
         self.emitted.append(message)
+
+    async def flush(self) -> None:
+        rows, self._rows = self._rows, []
+        await self.outbox.add_all(self.session, rows)
 
 
 class Store:
@@ -83,7 +89,9 @@ class Store:
                     )
                 except DuplicateKeyError as already:
                     raise AlreadyHandled from already
-            return await work(tx)
+            result = await work(tx)
+            await tx.flush()
+            return result
 
         try:
             async with self.client.start_session() as session:

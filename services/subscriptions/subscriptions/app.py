@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from faststream import FastStream
 from faststream.specification import AsyncAPI
 from litestar import Litestar
@@ -10,7 +12,9 @@ from portal_runtime.clock import Clock
 from portal_runtime.http import service_app
 from portal_runtime.runtime import DOCUMENTED_BROKER, ServiceRuntime
 from subscriptions.adapters.customers import CustomerRepository
-from subscriptions.handlers import commands
+from subscriptions.adapters.subscriptions import SubscriptionRepository
+from subscriptions.handlers import commands, payments
+from subscriptions.service_layer.billing_clock import clock_job
 from subscriptions.settings import SubscriptionsSettings
 
 
@@ -19,7 +23,19 @@ def build_runtime(
 ) -> ServiceRuntime:
     runtime = ServiceRuntime(settings or SubscriptionsSettings(), clock)
     runtime.on_start.append(lambda: CustomerRepository.ensure_indexes(runtime.store.db))
+    runtime.on_start.append(lambda: SubscriptionRepository.ensure_indexes(runtime.store.db))
     commands.register(runtime)
+    payments.register(runtime)
+    config = runtime.settings
+    if isinstance(config, SubscriptionsSettings) and config.billing_clock_enabled:
+        runtime.jobs.append(
+            clock_job(
+                runtime.store,
+                config.billing_clock_poll_seconds,
+                config.billing_clock_batch,
+                timedelta(seconds=config.billing_clock_lease_seconds),
+            )
+        )
     return runtime
 
 

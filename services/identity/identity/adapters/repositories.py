@@ -6,11 +6,11 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
-from pymongo import ASCENDING
+from pymongo import ASCENDING, ReturnDocument
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
-from identity.domain.invitations import Invitation
+from identity.domain.invitations import Invitation, SignUp
 
 Document = dict[str, Any]
 
@@ -28,6 +28,13 @@ async def ensure_indexes(db: AsyncDatabase[Document]) -> None:
     await db["invitations"].create_index(
         [("organisation_id", ASCENDING), ("customer_id", ASCENDING), ("contact_id", ASCENDING)]
     )
+    await db["sign_ups"].create_index("token_digest", unique=True)
+    await db["sign_ups"].create_index(
+        [("organisation_id", ASCENDING), ("customer_id", ASCENDING), ("contact_id", ASCENDING)]
+    )
+    await db["customers"].create_index(
+        [("organisation_id", ASCENDING), ("customer_id", ASCENDING)], unique=True
+    )
     await db["sessions"].create_index("refresh_digest", unique=True)
     await db["sessions"].create_index([("organisation_id", ASCENDING), ("contact_id", ASCENDING)])
 
@@ -42,6 +49,14 @@ class Merchants:
             {"_id": organisation_id},
             {"$set": {"name": name, "portal_slug": portal_slug}},
             upsert=True,
+            session=self.session,
+        )
+
+    async def rename(self, organisation_id: str, name: str, portal_slug: str) -> None:
+        """The portal answers at the new slug only; the old one stops resolving at once."""
+        await self.collection.update_one(
+            {"_id": organisation_id},
+            {"$set": {"name": name, "portal_slug": portal_slug}},
             session=self.session,
         )
 
@@ -66,7 +81,8 @@ class PortalUsers:
         name: str,
         now: datetime,
     ) -> None:
-        """Create the user as invited, or refresh an existing one's details."""
+        """Create the user as invited, or make an existing (not active) one invited again
+        with fresh details. The caller never invites an active user."""
         await self.collection.update_one(
             {
                 "organisation_id": organisation_id,
@@ -74,8 +90,69 @@ class PortalUsers:
                 "contact_id": contact_id,
             },
             {
-                "$set": {"email": email.lower(), "name": name},
-                "$setOnInsert": {"status": "invited", "password_hash": None, "created_at": now},
+                "$set": {"email": email.lower(), "name": name, "status": "invited"},
+                "$setOnInsert": {"password_hash": None, "created_at": now},
+            },
+            upsert=True,
+            session=self.session,
+        )
+
+    async def rename(
+        self, organisation_id: str, customer_id: str, contact_id: str, email: str, name: str
+    ) -> None:
+        """The contact's new email (how they sign in) and name."""
+        await self.collection.update_one(
+            {
+                "organisation_id": organisation_id,
+                "customer_id": customer_id,
+                "contact_id": contact_id,
+            },
+            {"$set": {"email": email.lower(), "name": name}},
+            session=self.session,
+        )
+
+    async def disable(
+        self, organisation_id: str, customer_id: str, contact_ids: list[str], now: datetime
+    ) -> list[str]:
+        """Disable the given contacts (all of the customer's when empty); returns whose."""
+        match: Document = {"organisation_id": organisation_id, "customer_id": customer_id}
+        if contact_ids:
+            match["contact_id"] = {"$in": contact_ids}
+        found = [
+            doc["contact_id"]
+            async for doc in self.collection.find(match, {"contact_id": 1}, session=self.session)
+        ]
+        await self.collection.update_many(
+            match, {"$set": {"status": "disabled", "disabled_at": now}}, session=self.session
+        )
+        return found
+
+    async def grant(
+        self,
+        organisation_id: str,
+        customer_id: str,
+        contact_id: str,
+        email: str,
+        name: str,
+        password_hash: str,
+        now: datetime,
+    ) -> None:
+        """A verified sign-up: create the user active with its first password."""
+        await self.collection.update_one(
+            {
+                "organisation_id": organisation_id,
+                "customer_id": customer_id,
+                "contact_id": contact_id,
+            },
+            {
+                "$set": {
+                    "email": email.lower(),
+                    "name": name,
+                    "status": "active",
+                    "password_hash": password_hash,
+                    "activated_at": now,
+                },
+                "$setOnInsert": {"created_at": now},
             },
             upsert=True,
             session=self.session,
@@ -157,6 +234,100 @@ class Invitations:
         )
         return result.modified_count == 1
 
+    async def withdraw(
+        self, organisation_id: str, customer_id: str, contact_ids: list[str]
+    ) -> None:
+        """Pending links of these contacts (all of the customer's when empty) stop working."""
+        match: Document = {
+            "organisation_id": organisation_id,
+            "customer_id": customer_id,
+            "status": "pending",
+        }
+        if contact_ids:
+            match["contact_id"] = {"$in": contact_ids}
+        await self.collection.update_many(
+            match, {"$set": {"status": "withdrawn"}}, session=self.session
+        )
+
+
+class SignUps:
+    def __init__(self, db: AsyncDatabase[Document], session: AsyncClientSession | None = None):
+        self.collection = db["sign_ups"]
+        self.session = session
+
+    async def add(self, sign_up: SignUp) -> None:
+        """A new sign-up link replaces any still-pending one for the same contact."""
+        await self.collection.update_many(
+            {
+                "organisation_id": sign_up.organisation_id,
+                "customer_id": sign_up.customer_id,
+                "contact_id": sign_up.contact_id,
+                "status": "pending",
+            },
+            {"$set": {"status": "superseded"}},
+            session=self.session,
+        )
+        await self.collection.insert_one(asdict(sign_up), session=self.session)
+
+    async def pending_since(
+        self, organisation_id: str, customer_id: str, contact_id: str, since: datetime
+    ) -> bool:
+        """Whether a link was sent to this contact at or after `since` and is still pending."""
+        found = await self.collection.find_one(
+            {
+                "organisation_id": organisation_id,
+                "customer_id": customer_id,
+                "contact_id": contact_id,
+                "status": "pending",
+                "created_at": {"$gte": since},
+            },
+            session=self.session,
+        )
+        return found is not None
+
+    async def by_digest(self, organisation_id: str, token_digest: str) -> SignUp | None:
+        doc = await self.collection.find_one(
+            {"organisation_id": organisation_id, "token_digest": token_digest},
+            {"_id": 0},
+            session=self.session,
+        )
+        return SignUp(**doc) if doc else None
+
+    async def mark_accepted(self, sign_up: SignUp, now: datetime) -> bool:
+        result = await self.collection.update_one(
+            {
+                "organisation_id": sign_up.organisation_id,
+                "token_digest": sign_up.token_digest,
+                "status": "pending",
+            },
+            {"$set": {"status": "accepted", "accepted_at": now}},
+            session=self.session,
+        )
+        return result.modified_count == 1
+
+
+class Customers:
+    """Identity's copy of what it needs about customers: the portal language of their emails."""
+
+    def __init__(self, db: AsyncDatabase[Document], session: AsyncClientSession | None = None):
+        self.collection = db["customers"]
+        self.session = session
+
+    async def save(self, organisation_id: str, customer_id: str, portal_language: str) -> None:
+        await self.collection.update_one(
+            {"organisation_id": organisation_id, "customer_id": customer_id},
+            {"$set": {"portal_language": portal_language}},
+            upsert=True,
+            session=self.session,
+        )
+
+    async def language_of(self, organisation_id: str, customer_id: str) -> str:
+        doc = await self.collection.find_one(
+            {"organisation_id": organisation_id, "customer_id": customer_id},
+            session=self.session,
+        )
+        return str(doc["portal_language"]) if doc else "en"
+
 
 class Sessions:
     def __init__(self, db: AsyncDatabase[Document], session: AsyncClientSession | None = None):
@@ -165,3 +336,51 @@ class Sessions:
 
     async def add(self, document: Document) -> None:
         await self.collection.insert_one(document, session=self.session)
+
+    async def rotate(
+        self,
+        organisation_id: str,
+        refresh_digest: str,
+        new_digest: str,
+        now: datetime,
+        facts: Document,
+    ) -> Document | None:
+        """Exchange a live refresh token for the next one in one atomic update; the old digest
+        is kept so that its reuse can be recognised."""
+        return await self.collection.find_one_and_update(
+            {
+                "organisation_id": organisation_id,
+                "refresh_digest": refresh_digest,
+                "revoked": False,
+                "expires_at": {"$gt": now},
+            },
+            {
+                "$set": {"refresh_digest": new_digest, "last_used_at": now, **facts},
+                "$push": {"rotated_digests": refresh_digest},
+            },
+            return_document=ReturnDocument.AFTER,
+            session=self.session,
+        )
+
+    async def by_rotated_digest(self, organisation_id: str, digest: str) -> Document | None:
+        return await self.collection.find_one(
+            {"organisation_id": organisation_id, "rotated_digests": digest},
+            {"rotated_digests": 0},
+            session=self.session,
+        )
+
+    async def live_of_contact(
+        self, organisation_id: str, customer_id: str, contact_id: str, now: datetime
+    ) -> list[Document]:
+        cursor = self.collection.find(
+            {
+                "organisation_id": organisation_id,
+                "customer_id": customer_id,
+                "contact_id": contact_id,
+                "revoked": False,
+                "expires_at": {"$gt": now},
+            },
+            {"rotated_digests": 0, "refresh_digest": 0},
+            session=self.session,
+        ).sort("last_used_at", -1)
+        return [doc async for doc in cursor]

@@ -42,6 +42,9 @@ class AccessTokens:
             "cus": customer_id,
             "sid": session_id,
             "iat": int(now.timestamp()),
+            # Issue time to the millisecond: a revocation "everything issued before T" must not
+            # also refuse a session signed in later within the same second.
+            "iat_ms": int(now.timestamp() * 1000),
             "exp": int((now + self.lifetime).timestamp()),
         }
         return jwt.encode(claims, self._key, algorithm="EdDSA")

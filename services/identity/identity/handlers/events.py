@@ -1,11 +1,18 @@
-"""Events identity reacts to: merchants registering, customers created with portal access."""
+"""Events identity reacts to: merchants registering and renaming their portal, customers
+created (their portal language; the primary contact invited when asked)."""
 
 from __future__ import annotations
 
-from identity.service_layer.access import handle_customer_created, handle_merchant_registered
+from identity.service_layer.access import (
+    handle_contact_removed,
+    handle_contact_updated,
+    handle_customer_created,
+    handle_merchant_registered,
+    handle_portal_renamed,
+)
 from identity.service_layer.context import Identity
-from portal_contracts.customers import CustomerCreated
-from portal_contracts.merchants import MerchantRegistered
+from portal_contracts.customers import ContactPersonRemoved, ContactPersonUpdated, CustomerCreated
+from portal_contracts.merchants import MerchantRegistered, PortalRenamed
 from portal_contracts.registry import (
     AccessMessage,
     CustomerMessage,
@@ -36,6 +43,8 @@ def register(runtime: ServiceRuntime, identity: Identity) -> None:
     async def on_merchant_event(message: MerchantMessage) -> None:
         if isinstance(message, MerchantRegistered):
             await handle_merchant_registered(identity, message)
+        elif isinstance(message, PortalRenamed):
+            await handle_portal_renamed(identity, message)
 
     @subscriber(
         broker,
@@ -48,6 +57,10 @@ def register(runtime: ServiceRuntime, identity: Identity) -> None:
     async def on_customer_event(message: CustomerMessage) -> None:
         if isinstance(message, CustomerCreated):
             await handle_customer_created(identity, message)
+        elif isinstance(message, ContactPersonRemoved):
+            await handle_contact_removed(identity, message)
+        elif isinstance(message, ContactPersonUpdated):
+            await handle_contact_updated(identity, message)
 
     broker.publisher(
         IDENTITY_ACCESS_EVENTS,

@@ -17,7 +17,7 @@ from pymongo import ASCENDING, ReturnDocument
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
-from notifications.domain.mail import OutgoingMail
+from notifications.domain.mail import MailAttachment, OutgoingMail
 
 Document = dict[str, Any]
 COLLECTION = "outgoing_mail"
@@ -61,6 +61,11 @@ class OutgoingMailRepository:
                 "subject": mail.subject,
                 "text": mail.text,
                 "message_id": mail.message_id,
+                "attachments": [
+                    {"filename": a.filename, "content_type": a.content_type, "content": a.content}
+                    for a in mail.attachments
+                ],
+                "reply_to": mail.reply_to,
                 "status": "pending",
                 "attempts": 0,
                 "next_attempt_at": now,
@@ -126,4 +131,9 @@ def _mail(row: Document) -> OutgoingMail:
         subject=row["subject"],
         text=row["text"],
         message_id=row["message_id"],
+        attachments=tuple(
+            MailAttachment(a["filename"], a["content_type"], bytes(a["content"]))
+            for a in row.get("attachments", ())
+        ),
+        reply_to=row.get("reply_to"),
     )

@@ -49,5 +49,15 @@ def compose(mail: OutgoingMail, sender: str, at: datetime) -> EmailMessage:
     message["Message-ID"] = mail.message_id
     # RFC 3834: tells auto-responders not to answer a machine.
     message["Auto-Submitted"] = "auto-generated"
+    if mail.reply_to:
+        message["Reply-To"] = mail.reply_to
     message.set_content(mail.text)
+    for attachment in mail.attachments:
+        maintype, _, subtype = attachment.content_type.partition("/")
+        message.add_attachment(
+            attachment.content,
+            maintype=maintype or "application",
+            subtype=subtype or "octet-stream",
+            filename=attachment.filename,
+        )
     return message

@@ -8,6 +8,15 @@ from datetime import datetime, timedelta
 from email.utils import parseaddr
 
 PORTAL_INVITATION = "portal_invitation"
+MERCHANT_NOTIFICATION = "merchant_notification"
+CUSTOMER_MESSAGE = "customer_message"
+
+
+@dataclass(frozen=True)
+class MailAttachment:
+    filename: str
+    content_type: str
+    content: bytes
 
 
 @dataclass(frozen=True)
@@ -20,6 +29,8 @@ class OutgoingMail:
     subject: str
     text: str
     message_id: str
+    attachments: tuple[MailAttachment, ...] = ()
+    reply_to: str | None = None
 
 
 def message_id_for(kind: str, event_id: uuid.UUID, sender: str) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Protocol
 
@@ -37,7 +38,9 @@ class MailSender:
         *,
         lease: timedelta,
         poll_seconds: float,
+        on_dead: Callable[[OutgoingMail, int, str], Awaitable[None]] | None = None,
     ) -> None:
+        self.on_dead = on_dead
         self.rows = rows
         self.mailer = mailer
         self.clock = clock
@@ -90,7 +93,8 @@ class MailSender:
         now = self.clock.now()
         retry_at = self.policy.next_attempt_at(attempts, now)
         if retry_at is None:
-            await self.rows.give_up(claimed, attempts, now, error)
+            if await self.rows.give_up(claimed, attempts, now, error) and self.on_dead:
+                await self.on_dead(mail, attempts, error)
             log.error(
                 "gave up on %s %s for customer %s after %s attempts: %s",
                 mail.kind,

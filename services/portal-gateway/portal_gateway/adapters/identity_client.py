@@ -16,11 +16,13 @@ class IdentityUnavailable(ServiceError):
 
 
 class IdentityRefusal(ServiceError):
-    """Identity answered with a problem: pass its status and detail on to the caller."""
+    """Identity answered with a problem: pass its status and detail on to the caller
+    (`retry_after` in seconds when identity locked sign-ins for a while)."""
 
-    def __init__(self, status: int, detail: str, code: str) -> None:
+    def __init__(self, status: int, detail: str, code: str, retry_after: int | None = None) -> None:
         super().__init__(detail, code=code)
         self.status = status
+        self.retry_after = retry_after
 
 
 class IdentityClient:
@@ -31,6 +33,11 @@ class IdentityClient:
         await self._http.aclose()
 
     async def call(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        return (await self.exchange(path, body))[1]
+
+    async def exchange(self, path: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        """Like `call`, with identity's success status (e.g. 200 for a sign-in challenge,
+        201 for tokens)."""
         try:
             headers: dict[str, str] = {}
             propagate.inject(headers)
@@ -41,9 +48,11 @@ class IdentityClient:
         if response.status_code >= 500:
             raise IdentityUnavailable("sign-in is unavailable right now; try again")
         if response.status_code >= 400:
+            retry_after = response.headers.get("retry-after")
             raise IdentityRefusal(
                 response.status_code,
                 str(payload.get("detail", "refused")),
                 str(payload.get("code", "refused")),
+                int(retry_after) if retry_after and retry_after.isdigit() else None,
             )
-        return payload
+        return response.status_code, payload

@@ -7,7 +7,7 @@ autocharge) themselves.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -106,6 +106,18 @@ class Preferences(_Section):
     payments: Payments = Payments()
     advanced: Advanced = Advanced()
     secure_links: SecureLinks = SecureLinks()
+
+
+def patched(current: Preferences, patch: dict[str, Any]) -> Preferences:
+    """`current` with the flags named in `patch` ({section: {flag: value}}) changed; an unknown
+    section or flag, or a value of the wrong kind, raises pydantic's ValidationError."""
+    merged: dict[str, Any] = current.model_dump()
+    for section, flags in patch.items():
+        if isinstance(flags, dict) and isinstance(merged.get(section), dict):
+            merged[section] = {**merged[section], **flags}
+        else:
+            merged[section] = flags
+    return Preferences.model_validate(merged)
 
 
 def require(allowed: bool, what: str) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import weakref
 from typing import Any
 
 from pymongo.errors import DuplicateKeyError
@@ -30,6 +31,22 @@ log = logging.getLogger(__name__)
 class Rejected(ServiceError):
     status = 422
     code = "rejected"
+
+
+# One command transaction at a time per customer in this process: concurrent commands of one
+# customer otherwise all write the customer's outbox stream number (one document) and retry on
+# write conflicts until MongoDB gives up. Only the short transaction is serialised, not the wait
+# for the outcome.
+_SENDING: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+
+
+def sending_lock(customer_id: str) -> asyncio.Lock:
+    """The lock a gateway transaction that emits for this customer holds (see above)."""
+    lock = _SENDING.get(customer_id)
+    if lock is None:
+        lock = asyncio.Lock()
+        _SENDING[customer_id] = lock
+    return lock
 
 
 def command_id_for(organisation_id: str, idempotency_key: str | None, correlation_id: str) -> str:
@@ -73,7 +90,8 @@ async def send_command(
         await tx.emit(topic, command)
 
     try:
-        await gateway.store.transaction(work)
+        async with sending_lock(customer_id):
+            await gateway.store.transaction(work)
     except DuplicateKeyError:
         gateway.tracker.forget(correlation_id)
         first = await Commands(gateway.store.db).get(organisation_id, command_id)

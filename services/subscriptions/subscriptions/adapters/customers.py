@@ -9,6 +9,8 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
 from portal_contracts.common import Contact
+from portal_contracts.customers import Address
+from portal_runtime.errors import RetryableFailure
 from subscriptions.domain.customers import Customer
 
 Document = dict[str, Any]
@@ -35,6 +37,27 @@ class CustomerRepository:
     async def add(self, customer: Customer) -> None:
         await self.collection.insert_one(_to_document(customer), session=self.session)
 
+    async def save(self, customer: Customer) -> None:
+        """Write a changed customer; the version check refuses a concurrent writer."""
+        expected = customer.version
+        customer.version += 1
+        result = await self.collection.replace_one(
+            {
+                "organisation_id": customer.organisation_id,
+                "customer_id": customer.customer_id,
+                "version": expected,
+            },
+            _to_document(customer),
+            session=self.session,
+        )
+        if result.matched_count != 1:
+            customer.version = expected
+            raise ConcurrentChange(customer.customer_id)
+
+
+class ConcurrentChange(RetryableFailure):
+    """Another transaction changed the customer first; handling the message again retries."""
+
 
 def _to_document(customer: Customer) -> Document:
     return {
@@ -49,7 +72,21 @@ def _to_document(customer: Customer) -> Document:
         "created_at": customer.created_at,
         "version": customer.version,
         "custom_fields": customer.custom_fields,
+        "phone": customer.phone,
+        "website": customer.website,
+        "billing_address": _address_document(customer.billing_address),
+        "shipping_address": _address_document(customer.shipping_address),
+        "gst_treatment": customer.gst_treatment,
+        "tax_id": customer.tax_id,
     }
+
+
+def _address_document(address: Address | None) -> Document | None:
+    return address.model_dump(mode="json") if address else None
+
+
+def _address(doc: Document | None) -> Address | None:
+    return Address.model_validate(doc) if doc else None
 
 
 def _from_document(doc: Document) -> Customer:
@@ -65,4 +102,10 @@ def _from_document(doc: Document) -> Customer:
         created_at=doc["created_at"],
         version=doc.get("version", 1),
         custom_fields=doc.get("custom_fields", {}),
+        phone=doc.get("phone"),
+        website=doc.get("website"),
+        billing_address=_address(doc.get("billing_address")),
+        shipping_address=_address(doc.get("shipping_address")),
+        gst_treatment=doc.get("gst_treatment"),
+        tax_id=doc.get("tax_id"),
     )
