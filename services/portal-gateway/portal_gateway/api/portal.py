@@ -20,7 +20,7 @@ from portal_gateway.domain.preferences import require
 from portal_gateway.domain.views import home_view
 from portal_gateway.service_layer.context import Gateway
 from portal_gateway.service_layer.merchants import merchant_for_portal
-from portal_gateway.service_layer.preferences import preferences_of
+from portal_gateway.service_layer.preferences import preferences_of, settings_of
 from portal_runtime.errors import NotFound
 from portal_runtime.http import problem
 
@@ -333,12 +333,15 @@ def controllers(gateway: Gateway) -> list[type[Controller]]:
         async def home(
             self, slug: Slug, principal: PortalPrincipal, merchant: dict[str, Any]
         ) -> dict[str, Any]:
-            """The signed-in contact's home: their customer, the merchant, what is owed."""
+            """The signed-in contact's dashboard: the portal's banner and tabs, their account and
+            contact persons, the merchant's contact details, what is owed (open invoices soonest
+            due first), unused credits, the last payment and the quotes awaiting an answer."""
             customer = await CustomerViews(gateway.store.db).get(
                 principal.organisation_id, principal.customer_id
             )
             if customer is None:
                 raise NotFound("your account is still being set up; try again in a moment")
-            return home_view(customer, merchant, principal.contact_id)
+            saved = await settings_of(gateway, principal.organisation_id)
+            return home_view(customer, merchant, principal.contact_id, saved)
 
     return [PortalController, SessionsController, HomeController]

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from portal_gateway.domain.preferences import Preferences
+from portal_gateway.domain.settings import FieldAccess, account_view, default_banner
+
 Document = dict[str, Any]
 
 
@@ -28,23 +31,38 @@ def customer_view(doc: Document) -> Document:
     }
 
 
-def home_view(customer: Document, merchant: Document, contact_id: str) -> Document:
-    """The portal home of one contact: who they are, who they buy from, what they owe."""
+def home_view(
+    customer: Document, merchant: Document, contact_id: str, saved_settings: Document
+) -> Document:
+    """The portal home (dashboard) of one contact: the portal's banner and tabs, who they are,
+    who they buy from and how to reach them, what they owe and what waits for them. Customer
+    fields the merchant hid are left out here as on the account page."""
+    access = FieldAccess.model_validate(saved_settings.get("field_access") or {})
+    prefs = Preferences.model_validate(saved_settings.get("preferences") or {})
+    portal_name = saved_settings.get("portal_name") or merchant["name"]
     contact = next((c for c in customer.get("contacts", []) if c["contact_id"] == contact_id), None)
+    account = account_view(customer, access, gst_editable=prefs.portal.edit_gst_treatment)
+    dashboard = customer.get("dashboard") or {}
     return {
-        "merchant": {"name": merchant["name"], "contact_email": merchant.get("contact_email")},
-        "customer": {
-            "customer_id": customer["customer_id"],
-            "display_name": customer.get("display_name"),
-            "company_name": customer.get("company_name"),
+        "portal": {
+            "name": portal_name,
+            "banner_message": saved_settings.get("banner_message") or default_banner(portal_name),
+            "custom_tabs": saved_settings.get("custom_tabs") or [],
         },
+        "merchant": {"name": merchant["name"], "contact_email": merchant.get("contact_email")},
+        "customer": {"customer_id": customer["customer_id"], **account["details"]},
         "contact": {
             "contact_id": contact_id,
             "name": _full_name(contact) if contact else None,
             "email": contact.get("email") if contact else None,
         },
+        "contact_persons": account["contacts"],
         "outstanding": customer.get("outstanding"),
         "unused_credits": customer.get("unused_credits"),
+        "open_invoices": dashboard.get("open_invoices")
+        or {"count": 0, "owed": [], "soonest_due": []},
+        "last_payment": dashboard.get("last_payment"),
+        "quotes_awaiting": dashboard.get("quotes_awaiting", 0),
     }
 
 

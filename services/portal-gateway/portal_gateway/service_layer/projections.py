@@ -22,6 +22,7 @@ from portal_gateway.adapters.read_models import CustomerViews
 from portal_gateway.service_layer.commands import record_outcome
 from portal_gateway.service_layer.context import Gateway
 from portal_gateway.service_layer.customer_details import project_customer_details
+from portal_gateway.service_layer.dashboard import project_dashboard
 from portal_gateway.service_layer.document_views import project_documents
 from portal_gateway.service_layer.invoice_views import project_invoicing
 from portal_gateway.service_layer.notification_views import project_notifications
@@ -154,4 +155,5 @@ PROJECTORS: list[Projector] = [
     project_subscription_views,
     project_documents,
     project_invoicing,
+    project_dashboard,  # last: it reads what the module projectors just wrote
 ]
