@@ -142,6 +142,9 @@ class DetailsChange(BaseModel):
     gst_treatment: GstTreatment | None = None
     tax_id: str | None = Field(default=None, max_length=40)
     custom_fields: dict[CustomFieldKey, CustomFieldValue | None] | None = None
+    portal_language: Language | None = Field(
+        default=None, description="The language of the customer's portal and emails"
+    )
 
 
 class DetailsUpdate(BaseModel):
@@ -168,6 +171,9 @@ class DetailsUpdated(BaseModel):
     customer_id: str
     details: CustomerDetails
     changed: tuple[DetailField, ...]
+    # The customer's portal language after the change (absent on events written before it
+    # could be changed here).
+    portal_language: Language | None = None
 
 
 class CustomerDetailsUpdated(Envelope):

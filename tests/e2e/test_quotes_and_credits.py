@@ -51,7 +51,8 @@ async def test_customer_views_accepts_and_declines_quotes_and_sees_only_portal_c
 
     listed = await http.get(f"{grace.portal}/quotes", headers=grace.headers)
     assert listed.status_code == 200
-    assert {q["quote_id"] for q in listed.json()} == {first["quote_id"], second["quote_id"]}
+    quotes = listed.json()["items"]
+    assert {q["quote_id"] for q in quotes} == {first["quote_id"], second["quote_id"]}
     hidden = await http.get(f"{grace.portal}/quotes/{draft['quote_id']}", headers=grace.headers)
     assert hidden.status_code == 404
 
@@ -138,7 +139,7 @@ async def test_customer_views_accepts_and_declines_quotes_and_sees_only_portal_c
     by_status = await http.get(
         f"{grace.portal}/quotes", params={"status": "declined"}, headers=grace.headers
     )
-    assert [q["quote_id"] for q in by_status.json()] == [second["quote_id"]]
+    assert [q["quote_id"] for q in by_status.json()["items"]] == [second["quote_id"]]
 
 
 async def test_the_customer_is_emailed_about_a_portal_comment_only_when_the_merchant_wants(
@@ -187,7 +188,7 @@ async def test_another_customers_quote_is_not_found_in_the_same_or_another_porta
 
     for intruder in (neighbour, stranger):
         listed = await http.get(f"{intruder.portal}/quotes", headers=intruder.headers)
-        assert listed.json() == []
+        assert listed.json()["items"] == []
         seen = await http.get(f"{intruder.portal}/quotes/{quote_id}", headers=intruder.headers)
         assert seen.status_code == 404
         accept = await http.post(
@@ -314,7 +315,7 @@ async def test_credit_notes_apply_to_invoices_refund_and_follow_the_preference(
     assert [a["invoice_id"] for a in view["applications"]] == [invoice_id]
     assert [r["amount"]["amount_minor"] for r in view["refunds"]] == [10_000]
     listed = await http.get(f"{grace.portal}/credit-notes", headers=grace.headers)
-    assert [n["number"] for n in listed.json()] == ["CN-00001"]
+    assert [n["number"] for n in listed.json()["items"]] == ["CN-00001"]
 
     await set_preferences(http, gateway, merchant, {"credit_notes": False})
     for path in ("/credit-notes", url):
@@ -355,7 +356,7 @@ async def test_sales_orders_are_shown_only_when_enabled_with_the_invoice_once_fu
     assert fulfilled.status_code == 200, fulfilled.text
     listed = await http.get(f"{grace.portal}/sales-orders", headers=grace.headers)
     assert listed.status_code == 200
-    assert [o["status"] for o in listed.json()] == ["fulfilled"]
+    assert [o["status"] for o in listed.json()["items"]] == ["fulfilled"]
     one = await http.get(
         f"{grace.portal}/sales-orders/{order['sales_order_id']}", headers=grace.headers
     )

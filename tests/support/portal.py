@@ -36,7 +36,7 @@ async def create_customer(
     last_name: str = "Hopper",
     enable_portal: bool = True,
 ) -> httpx.Response:
-    return await http.post(
+    created = await http.post(
         f"{gateway}/admin/v1/customers",
         json={
             "display_name": f"{first_name} {last_name}",
@@ -46,6 +46,23 @@ async def create_customer(
         },
         headers={"X-API-Key": api_key},
     )
+    return await settled(http, gateway, api_key, created)
+
+
+async def settled(
+    http: httpx.AsyncClient, gateway: str, api_key: str, answer: httpx.Response
+) -> httpx.Response:
+    """The final answer to an admin command: a 202 (the outcome took longer than the gateway
+    waits, as on a loaded machine) is followed to its status URL until the outcome is in."""
+
+    async def outcome() -> httpx.Response | None:
+        status = await http.get(f"{gateway}{answer.json()['status_url']}", headers=headers)
+        return None if status.status_code == 202 else status
+
+    if answer.status_code != 202:
+        return answer
+    headers = {"X-API-Key": api_key}
+    return await eventually(outcome, timeout=60, interval=0.2)
 
 
 async def invitation_email(

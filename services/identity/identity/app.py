@@ -32,7 +32,11 @@ def build(
         settings=settings,
         store=runtime.store,
         passwords=PasswordHashing(
-            settings.argon2_time_cost, settings.argon2_memory_kib, settings.argon2_parallelism
+            settings.argon2_time_cost,
+            settings.argon2_memory_kib,
+            settings.argon2_parallelism,
+            workers=settings.password_hashing_workers,
+            max_waiting=settings.sign_in_max_waiting,
         ),
         tokens=AccessTokens(
             settings.token_private_key, timedelta(minutes=settings.access_token_minutes)

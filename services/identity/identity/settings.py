@@ -27,6 +27,9 @@ class IdentitySettings(ServiceSettings):
     argon2_time_cost: int = 2
     argon2_memory_kib: int = 19456
     argon2_parallelism: int = 1
+    # Password checks run at once (None: one per CPU) and may wait; beyond: 429 at once.
+    password_hashing_workers: int | None = None
+    sign_in_max_waiting: int = 64
     # Password reset links and the step between password and one-time code.
     password_reset_minutes: int = 60
     mfa_challenge_minutes: int = 5

@@ -20,6 +20,7 @@ from portal_gateway.api import (
     admin_documents,
     admin_invoices,
     admin_notifications,
+    admin_public_links,
     admin_settings,
     admin_sso,
     admin_subscriptions,
@@ -36,6 +37,7 @@ from portal_gateway.api import (
     portal_sso,
     portal_statements,
     portal_subscriptions,
+    public_links,
 )
 from portal_gateway.handlers import access as access_handlers
 from portal_gateway.handlers import documents as document_handlers
@@ -44,6 +46,7 @@ from portal_gateway.handlers import notifications as notification_handlers
 from portal_gateway.handlers import projections
 from portal_gateway.handlers import subscriptions as subscription_handlers
 from portal_gateway.service_layer import document_views, invoice_views
+from portal_gateway.service_layer import public_links as public_link_views
 from portal_gateway.service_layer.context import Gateway
 from portal_gateway.settings import GatewaySettings
 from portal_runtime.clock import Clock
@@ -73,6 +76,7 @@ def build(
     runtime.on_start.append(lambda: document_views.ensure_indexes(runtime.store.db))
     invoicing_handlers.register(runtime, gateway)
     runtime.on_start.append(lambda: invoice_views.ensure_indexes(runtime.store.db))
+    runtime.on_start.append(lambda: public_link_views.ensure_indexes(runtime.store.db))
     return runtime, gateway
 
 
@@ -103,6 +107,8 @@ def create_app(settings: GatewaySettings | None = None, clock: Clock | None = No
             admin_invoices.controller(gateway),
             *portal_invoices.controllers(gateway),
             *portal_payments.controllers(gateway),
+            admin_public_links.controller(gateway),
+            *public_links.controllers(gateway),
         ],
         on_shutdown=[gateway.identity.close],
         middleware=[activity.middleware(gateway)],

@@ -1,5 +1,6 @@
 """Events identity reacts to: merchants registering and renaming their portal, customers
-created (their portal language; the primary contact invited when asked)."""
+created (their portal language; the primary contact invited when asked) or their portal
+language changed."""
 
 from __future__ import annotations
 
@@ -7,11 +8,17 @@ from identity.service_layer.access import (
     handle_contact_removed,
     handle_contact_updated,
     handle_customer_created,
+    handle_details_updated,
     handle_merchant_registered,
     handle_portal_renamed,
 )
 from identity.service_layer.context import Identity
-from portal_contracts.customers import ContactPersonRemoved, ContactPersonUpdated, CustomerCreated
+from portal_contracts.customers import (
+    ContactPersonRemoved,
+    ContactPersonUpdated,
+    CustomerCreated,
+    CustomerDetailsUpdated,
+)
 from portal_contracts.merchants import MerchantRegistered, PortalRenamed
 from portal_contracts.registry import (
     AccessMessage,
@@ -52,7 +59,10 @@ def register(runtime: ServiceRuntime, identity: Identity) -> None:
         CUSTOMER_EVENTS,
         group="identity.customer-events",
         title="subscriptions.customer-events:identity",
-        description="New customers whose contacts get portal invitations.",
+        description=(
+            "New customers whose contacts get portal invitations; contacts changed or removed;"
+            " the customer's portal language (the language of their emails) when it changes."
+        ),
     )
     async def on_customer_event(message: CustomerMessage) -> None:
         if isinstance(message, CustomerCreated):
@@ -61,6 +71,8 @@ def register(runtime: ServiceRuntime, identity: Identity) -> None:
             await handle_contact_removed(identity, message)
         elif isinstance(message, ContactPersonUpdated):
             await handle_contact_updated(identity, message)
+        elif isinstance(message, CustomerDetailsUpdated):
+            await handle_details_updated(identity, message)
 
     broker.publisher(
         IDENTITY_ACCESS_EVENTS,

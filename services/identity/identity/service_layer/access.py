@@ -19,6 +19,7 @@ from portal_contracts.customers import (
     ContactPersonRemoved,
     ContactPersonUpdated,
     CustomerCreated,
+    CustomerDetailsUpdated,
     Rejection,
 )
 from portal_contracts.envelope import Envelope
@@ -105,6 +106,20 @@ async def handle_customer_created(identity: Identity, event: CustomerCreated) ->
                 ),
             ),
             "merchant",
+        )
+
+    await identity.store.transaction(work, handling=(CONSUMER, event))
+
+
+async def handle_details_updated(identity: Identity, event: CustomerDetailsUpdated) -> None:
+    """The merchant changed the customer's portal language: the next email follows it."""
+    language = event.data.portal_language
+    if language is None:
+        return
+
+    async def work(tx: Transaction) -> None:
+        await Customers(tx.db, tx.session).save(
+            event.organisation_id, event.data.customer_id, language
         )
 
     await identity.store.transaction(work, handling=(CONSUMER, event))

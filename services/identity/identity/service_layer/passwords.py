@@ -8,7 +8,7 @@ from datetime import timedelta
 from urllib.parse import quote
 
 from identity.adapters.credentials import ResetLinks
-from identity.adapters.repositories import PortalUsers
+from identity.adapters.repositories import Customers, PortalUsers
 from identity.adapters.throttle import SignInThrottle, ThrottlePolicy
 from identity.domain.passwords import (
     PasswordRejected,
@@ -169,7 +169,9 @@ async def request_reset(identity: Identity, portal_slug: str, email: str, client
                     to_email=user["email"],
                     to_name=user.get("name", ""),
                     merchant_name=merchant["name"],
-                    language=user.get("language", "en"),
+                    language=await Customers(tx.db, tx.session).language_of(
+                        organisation_id, user["customer_id"]
+                    ),
                     values={"expires_at": expires_at.isoformat()},
                     sealed_values={"link": identity.sealer.seal(link)},
                 ),

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from identity.adapters.credentials import Challenges
+from identity.adapters.passwords import HashingBusy
 from identity.adapters.repositories import Invitations, Merchants, PortalUsers
 from identity.adapters.throttle import Lockout, SignInThrottle, ThrottlePolicy
 from identity.domain.invitations import InvitationUnusable
@@ -60,6 +61,23 @@ class LockedOut(TooManyRequests):
     def __init__(self, detail: str, retry_after: int) -> None:
         super().__init__(detail)
         self.retry_after = retry_after
+
+
+class TooManySignIns(LockedOut):
+    """More sign-ins wait for a password check than may wait: answered at once with 429 and
+    Retry-After instead of queueing until the caller gives up. It is decided before anything
+    about the email is known, so known and unknown emails are refused alike."""
+
+    code = "too_many_sign_ins"
+
+
+async def _verify_admitted(identity: Identity, stored_hash: str | None, password: str) -> bool:
+    try:
+        return await identity.passwords.verify(stored_hash, password)
+    except HashingBusy as busy:
+        raise TooManySignIns(
+            "too many sign-ins at once; try again in a moment", busy.retry_after
+        ) from busy
 
 
 @dataclass(frozen=True)
@@ -321,8 +339,11 @@ async def sign_in(
         raise
     user = await PortalUsers(identity.store.db).by_email(organisation_id, email)
     usable = user is not None and user.get("status") == "active"
-    # Always verify (against a decoy hash when there is no user) so timing says nothing.
-    matches = await identity.passwords.verify(user.get("password_hash") if user else None, password)
+    # Always verify (against a decoy hash when there is no user) so timing says nothing; the
+    # decoy goes through the same admission, so a busy refusal says nothing either.
+    matches = await _verify_admitted(
+        identity, user.get("password_hash") if user else None, password
+    )
 
     if not (usable and matches and user is not None):
         reason = (

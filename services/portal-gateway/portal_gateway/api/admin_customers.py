@@ -6,14 +6,18 @@ from typing import Annotated, Any
 
 from litestar import Controller, Response, delete, get, patch, post
 from litestar.params import Parameter
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, TypeAdapter, ValidationError
 
-from portal_contracts.customers import ContactPerson, ContactPersonChange
+from portal_contracts.customers import ContactPerson, ContactPersonChange, Language
 from portal_contracts.envelope import Actor
 from portal_gateway.adapters.read_models import CustomerViews
 from portal_gateway.api.merchant_auth import ADMIN_DEPENDENCIES, Merchant, merchant_guard
 from portal_gateway.api.portal_account import DetailsBody
-from portal_gateway.domain.settings import details_update, merchant_details_view
+from portal_gateway.domain.settings import (
+    InvalidSettings,
+    details_update,
+    merchant_details_view,
+)
 from portal_gateway.service_layer.commands import pending_response, raise_if_rejected
 from portal_gateway.service_layer.context import Gateway
 from portal_gateway.service_layer.customer_details import (
@@ -29,6 +33,7 @@ IdempotencyKey = Annotated[
 ]
 CustomerId = Annotated[str, Parameter(max_length=64)]
 ContactId = Annotated[str, Parameter(max_length=64)]
+LANGUAGES: TypeAdapter[Language] = TypeAdapter(Language)
 
 
 class ContactPersonChangeBody(BaseModel):
@@ -56,7 +61,7 @@ def controller(gateway: Gateway) -> type[Controller]:
         view = await CustomerViews(gateway.store.db).get(
             command["organisation_id"], command["customer_id"]
         )
-        body = merchant_details_view(view) if view else {"customer_id": command["customer_id"]}
+        body = _with_language(view) if view else {"customer_id": command["customer_id"]}
         return Response(body, status_code=status_code)
 
     class CustomerDetailsController(Controller):
@@ -69,9 +74,7 @@ def controller(gateway: Gateway) -> type[Controller]:
         @get("/details")
         async def details(self, customer_id: CustomerId, merchant: Merchant) -> dict[str, Any]:
             """Every detail of the customer: addresses, tax details, custom fields, contacts."""
-            view = merchant_details_view(await existing(merchant, customer_id))
-            assert isinstance(view, dict)
-            return view
+            return _with_language(await existing(merchant, customer_id))
 
         @patch("/details")
         async def change(
@@ -82,9 +85,17 @@ def controller(gateway: Gateway) -> type[Controller]:
             idempotency_key: IdempotencyKey = None,
         ) -> Response[dict[str, Any]]:
             """Change any customer field (null or empty clears it; `display_name` cannot be
-            cleared). `custom_fields` are merged; a custom field set to null is removed."""
+            cleared). `custom_fields` are merged; a custom field set to null is removed.
+            `portal_language` (one of the portal's languages) changes the language of the
+            customer's portal and emails; it cannot be cleared."""
             await existing(merchant, customer_id)
-            update = details_update(customer_id, data)
+            fields = dict(data)
+            given = "portal_language" in fields
+            language = _language(fields.pop("portal_language", None), given)
+            update = details_update(customer_id, fields)
+            if language is not None:
+                changes = update.changes.model_copy(update={"portal_language": language})
+                update = update.model_copy(update={"changes": changes})
             command = await update_details(
                 gateway, str(merchant["_id"]), update, _actor(merchant), idempotency_key
             )
@@ -133,6 +144,25 @@ def controller(gateway: Gateway) -> type[Controller]:
             return await answer(command)
 
     return CustomerDetailsController
+
+
+def _language(value: Any, given: bool) -> Language | None:
+    """The new portal language, if the body names one; 422 for anything else."""
+    if not given:
+        return None
+    try:
+        return LANGUAGES.validate_python(value)
+    except ValidationError as wrong:
+        known = ", ".join(LANGUAGES.json_schema()["enum"])
+        raise InvalidSettings(
+            f"portal_language: must be one of {known}", code="invalid_language"
+        ) from wrong
+
+
+def _with_language(view: dict[str, Any]) -> dict[str, Any]:
+    body = merchant_details_view(view)
+    assert isinstance(body, dict)
+    return {**body, "portal_language": view.get("portal_language", "en")}
 
 
 def _actor(merchant: Merchant) -> Actor:

@@ -97,6 +97,11 @@ def controller(gateway: Gateway) -> type[Controller]:
             raise NotFound(f"there is no invoice '{invoice_id}'")
         return found
 
+    async def merchant_customer(merchant: Merchant, customer_id: str) -> None:
+        """404 for a customer of another merchant (or none), rather than an empty list."""
+        if await CustomerViews(db).get(str(merchant["_id"]), customer_id) is None:
+            raise NotFound(f"there is no customer '{customer_id}'")
+
     class AdminInvoicesController(Controller):
         path = "/admin/v1"
         tags = ["admin: invoicing"]
@@ -168,12 +173,14 @@ def controller(gateway: Gateway) -> type[Controller]:
             status: Annotated[str | None, Parameter(max_length=40)] = None,
             page: Annotated[int, Parameter(ge=1, le=10_000)] = 1,
         ) -> Document:
+            await merchant_customer(merchant, customer_id)
             return await views.list_invoices(
                 db, str(merchant["_id"]), customer_id, status=status, page=page, include_drafts=True
             )
 
         @get("/customers/{customer_id:str}/payments")
         async def customer_payments(self, customer_id: str, merchant: Merchant) -> Document:
+            await merchant_customer(merchant, customer_id)
             return await views.list_payments(db, str(merchant["_id"]), customer_id)
 
         @get("/invoices/{invoice_id:str}")

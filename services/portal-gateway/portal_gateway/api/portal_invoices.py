@@ -18,6 +18,7 @@ from portal_gateway.api.security import PORTAL_DEPENDENCIES, PortalPrincipal, po
 from portal_gateway.service_layer import invoice_views as views
 from portal_gateway.service_layer.commands import sending_lock
 from portal_gateway.service_layer.context import Gateway
+from portal_gateway.service_layer.subscription_views import subscription
 from portal_runtime.errors import NotFound
 from portal_runtime.store import Transaction
 
@@ -143,6 +144,9 @@ def controllers(gateway: Gateway) -> list[type[Controller]]:
             page_size: PageSize = 20,
         ) -> Document:
             """The invoices raised for one of the customer's subscriptions."""
+            org, customer = principal.organisation_id, principal.customer_id
+            if await subscription(gateway, org, subscription_id, customer) is None:
+                raise NotFound(f"there is no subscription '{subscription_id}'")
             return await views.list_invoices(
                 db,
                 principal.organisation_id,

@@ -26,6 +26,10 @@ from portal_runtime.store import Transaction
 
 Slug = Annotated[str, Parameter(pattern=SLUG, max_length=63)]
 DocumentId = Annotated[str, Parameter(min_length=1, max_length=64)]
+Page = Annotated[int, Parameter(query="page", ge=1, le=10_000)]
+PageSize = Annotated[int, Parameter(query="page_size", ge=1, le=100)]
+Sort = Annotated[views.DocumentSort, Parameter(query="sort")]
+Order = Annotated[views.Order, Parameter(query="order")]
 IdempotencyKey = Annotated[
     str | None, Parameter(header="Idempotency-Key", max_length=200, required=False)
 ]
@@ -115,13 +119,29 @@ def controllers(gateway: Gateway) -> list[type[Controller]]:
 
         @get("/quotes")
         async def quotes(
-            self, slug: Slug, principal: PortalPrincipal, status: str | None = None
-        ) -> list[dict[str, Any]]:
-            """Your quotes, newest first (optionally of one status)."""
-            found = await views.quotes_of(
-                db, principal.organisation_id, principal.customer_id, status
+            self,
+            slug: Slug,
+            principal: PortalPrincipal,
+            status: Annotated[str | None, Parameter(query="status", max_length=20)] = None,
+            sort: Sort = "date",
+            order: Order = "desc",
+            page: Page = 1,
+            page_size: PageSize = 20,
+        ) -> dict[str, Any]:
+            """Your quotes, newest first unless sorted otherwise (optionally of one status)."""
+            found = await views.page_of(
+                db,
+                views.QUOTES,
+                principal.organisation_id,
+                principal.customer_id,
+                status=status,
+                sort=sort,
+                order=order,
+                page=page,
+                page_size=page_size,
+                hide_drafts=True,
             )
-            return [views.portal_quote(q) for q in found if q.get("status") != "draft"]
+            return {**found, "items": [views.portal_quote(q) for q in found["items"]]}
 
         @get("/quotes/{quote_id:str}")
         async def quote(

@@ -18,6 +18,10 @@ from portal_runtime.errors import NotFound
 
 Slug = Annotated[str, Parameter(pattern=SLUG, max_length=63)]
 DocumentId = Annotated[str, Parameter(min_length=1, max_length=64)]
+Page = Annotated[int, Parameter(query="page", ge=1, le=10_000)]
+PageSize = Annotated[int, Parameter(query="page_size", ge=1, le=100)]
+Sort = Annotated[views.DocumentSort, Parameter(query="sort")]
+Order = Annotated[views.Order, Parameter(query="order")]
 
 
 def controllers(gateway: Gateway) -> list[type[Controller]]:
@@ -36,12 +40,27 @@ def controllers(gateway: Gateway) -> list[type[Controller]]:
 
         @get("/sales-orders")
         async def sales_orders(
-            self, slug: Slug, principal: PortalPrincipal
-        ) -> list[dict[str, Any]]:
+            self,
+            slug: Slug,
+            principal: PortalPrincipal,
+            status: Annotated[str | None, Parameter(query="status", max_length=20)] = None,
+            sort: Sort = "date",
+            order: Order = "desc",
+            page: Page = 1,
+            page_size: PageSize = 20,
+        ) -> dict[str, Any]:
             """Your sales orders, newest first."""
             await allowed(principal)
-            return await views.list_of(
-                db, views.SALES_ORDERS, principal.organisation_id, principal.customer_id
+            return await views.page_of(
+                db,
+                views.SALES_ORDERS,
+                principal.organisation_id,
+                principal.customer_id,
+                status=status,
+                sort=sort,
+                order=order,
+                page=page,
+                page_size=page_size,
             )
 
         @get("/sales-orders/{sales_order_id:str}")

@@ -38,8 +38,10 @@ from portal_gateway.service_layer.commands import pending_response, raise_if_rej
 from portal_gateway.service_layer.context import Gateway
 from portal_gateway.service_layer.preferences import preferences_of
 from portal_gateway.service_layer.subscription_views import (
+    Order,
+    SubscriptionSort,
     check_portal_action,
-    list_subscriptions,
+    page_of_subscriptions,
     plan_choices,
     send_action,
     subscription,
@@ -158,16 +160,24 @@ def controller(gateway: Gateway) -> type[Controller]:
             principal: PortalPrincipal,
             status: Annotated[str | None, Parameter(query="status", max_length=20)] = None,
             plan: Annotated[str | None, Parameter(query="plan", max_length=64)] = None,
+            sort: Annotated[SubscriptionSort, Parameter(query="sort")] = "date",
+            order: Annotated[Order, Parameter(query="order")] = "desc",
+            page: Annotated[int, Parameter(query="page", ge=1, le=10_000)] = 1,
+            page_size: Annotated[int, Parameter(query="page_size", ge=1, le=100)] = 20,
         ) -> Document:
-            """The signed-in customer's subscriptions (filter by status or plan)."""
-            found = await list_subscriptions(
+            """The signed-in customer's subscriptions (filter by status or plan; sort by
+            date, next billing, amount or plan), a page at a time."""
+            return await page_of_subscriptions(
                 gateway,
                 principal.organisation_id,
-                customer_id=principal.customer_id,
+                principal.customer_id,
                 status=status,
                 plan_code=plan,
+                sort=sort,
+                order=order,
+                page=page,
+                page_size=page_size,
             )
-            return {"subscriptions": found}
 
         @get("/commands/{command_id:str}")
         async def command_status(

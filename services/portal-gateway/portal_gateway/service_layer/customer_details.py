@@ -117,7 +117,10 @@ async def project_customer_details(tx: Transaction, event: Envelope) -> None:
     org = event.organisation_id
     match event:
         case CustomerDetailsUpdated(data=updated):
-            await views.update(org, updated.customer_id, updated.details.model_dump(mode="json"))
+            fields = updated.details.model_dump(mode="json")
+            if updated.portal_language is not None:
+                fields["portal_language"] = updated.portal_language
+            await views.update(org, updated.customer_id, fields)
         case ContactPersonAdded(data=fact) | ContactPersonUpdated(data=fact):
             contact = fact.contact.model_dump(mode="json")
             contacts = await _contacts(views, org, fact.customer_id)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Literal
 
 from litestar import Response
 from pymongo import ASCENDING, DESCENDING
@@ -255,6 +255,44 @@ async def list_of(
         .sort("created_at", DESCENDING)
     )
     return [doc async for doc in cursor.limit(PAGE_LIMIT)]
+
+
+DocumentSort = Literal["date", "amount", "number"]
+Order = Literal["asc", "desc"]
+_DOCUMENT_SORT = {"date": "created_at", "amount": "total.amount_minor", "number": "number"}
+
+
+async def page_of(
+    db: AsyncDatabase[Document],
+    collection: str,
+    organisation_id: str,
+    customer_id: str,
+    *,
+    status: str | None = None,
+    sort: DocumentSort = "date",
+    order: Order = "desc",
+    page: int = 1,
+    page_size: int = 20,
+    hide_drafts: bool = False,
+) -> Document:
+    """One page of the customer's documents, in the invoice list's shape: `items`, `page`,
+    `page_size`, `total` (drafts never reach the customer when `hide_drafts`)."""
+    query = _scope(organisation_id, customer_id)
+    if status is not None:
+        query["status"] = {"$eq": status, "$ne": "draft"} if hide_drafts else status
+    elif hide_drafts:
+        query["status"] = {"$ne": "draft"}
+    direction = ASCENDING if order == "asc" else DESCENDING
+    total = await db[collection].count_documents(query)
+    cursor = (
+        db[collection]
+        .find(query, {"_id": 0, "organisation_id": 0})
+        .sort([(_DOCUMENT_SORT[sort], direction), ("_id", direction)])
+        .skip((page - 1) * page_size)
+        .limit(page_size)
+    )
+    items = [doc async for doc in cursor]
+    return {"items": items, "page": page, "page_size": page_size, "total": total}
 
 
 async def record_statement_request(

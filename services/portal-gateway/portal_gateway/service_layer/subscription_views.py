@@ -9,9 +9,9 @@ addon and coupon. Both are keyed by organisation first; the portal's reads add t
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, Literal
 
-from pymongo import ASCENDING
+from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 
 from portal_contracts.catalogue import CatalogueItemDefined, DefineCatalogueItem
@@ -105,6 +105,54 @@ async def list_subscriptions(
         query["plan_code"] = plan_code
     cursor = gateway.store.db[SUBSCRIPTIONS].find(query, HIDDEN).sort("created_at", -1)
     return [doc async for doc in cursor.limit(limit)]
+
+
+SubscriptionSort = Literal["date", "next_billing", "amount", "plan"]
+Order = Literal["asc", "desc"]
+_SUBSCRIPTION_SORT = {
+    "date": "created_at",
+    "next_billing": "term_end",
+    "amount": "unit_amount_minor",
+    "plan": "plan_name",
+}
+
+
+async def page_of_subscriptions(
+    gateway: Gateway,
+    organisation_id: str,
+    customer_id: str,
+    *,
+    status: str | None = None,
+    plan_code: str | None = None,
+    sort: SubscriptionSort = "date",
+    order: Order = "desc",
+    page: int = 1,
+    page_size: int = 20,
+) -> Document:
+    """One page of the customer's subscriptions in the invoice list's shape (`items`, `page`,
+    `page_size`, `total`); `subscriptions` repeats the items for clients of the first shape."""
+    query: Document = {"organisation_id": organisation_id, "customer_id": customer_id}
+    if status:
+        query["status"] = status
+    if plan_code:
+        query["plan_code"] = plan_code
+    direction = ASCENDING if order == "asc" else DESCENDING
+    views = gateway.store.db[SUBSCRIPTIONS]
+    total = await views.count_documents(query)
+    cursor = (
+        views.find(query, HIDDEN)
+        .sort([(_SUBSCRIPTION_SORT[sort], direction), ("_id", direction)])
+        .skip((page - 1) * page_size)
+        .limit(page_size)
+    )
+    items = [doc async for doc in cursor]
+    return {
+        "items": items,
+        "subscriptions": items,
+        "page": page,
+        "page_size": page_size,
+        "total": total,
+    }
 
 
 async def subscription(

@@ -54,6 +54,20 @@ class SubscriptionRepository:
         )
         return _from_document(doc) if doc else None
 
+    async def paying_with(
+        self, organisation_id: str, customer_id: str, payment_method_id: str
+    ) -> list[SubscriptionSnapshot]:
+        """The customer's subscriptions linked to this payment method."""
+        cursor = self.collection.find(
+            {
+                "organisation_id": organisation_id,
+                "customer_id": customer_id,
+                "payment_method_id": payment_method_id,
+            },
+            session=self.session,
+        )
+        return [_from_document(doc) async for doc in cursor]
+
     async def get_leased(
         self, organisation_id: str, subscription_id: str, owner: str
     ) -> SubscriptionSnapshot | None:

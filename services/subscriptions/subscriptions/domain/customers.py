@@ -102,7 +102,7 @@ class Customer:
             raise CustomerRefused(
                 "display_name_required", "a customer always has a display name", "invalid"
             )
-        values = update.changes.model_dump(exclude_none=True)
+        values = update.changes.model_dump(exclude_none=True, exclude={"portal_language"})
         after = before.model_dump()
         for name in update.clear:
             after[name] = {} if name == "custom_fields" else None
@@ -129,6 +129,8 @@ class Customer:
         self.gst_treatment = details.gst_treatment
         self.tax_id = details.tax_id
         self.custom_fields = dict(details.custom_fields)
+        if update.changes.portal_language is not None:
+            self.portal_language = update.changes.portal_language
         return changed  # type: ignore[return-value]
 
     def add_contact(self, person: ContactPerson, contact_id: str) -> Contact:

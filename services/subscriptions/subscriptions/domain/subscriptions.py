@@ -273,6 +273,10 @@ def act(
                 raise Refused("nothing_scheduled", "no changes are scheduled for the term end")
             return _outcome(_with(sub, scheduled_change=None), action.action, None, now)
         case SetAutocharge(enabled=True, payment_method_id=method):
+            if sub.autocharge and not sub.payment_method_id and method:
+                # Its method was deleted while autocharging: link the new one.
+                new = _with(sub, payment_method_id=method)
+                return _outcome(new, "payment_method_linked", None, now)
             if sub.autocharge:
                 raise Refused("already_on", "autocharge is already on")
             method = method or sub.payment_method_id
@@ -540,6 +544,22 @@ def invoice_paid(sub: Subscription, at: datetime) -> Outcome | None:
         return None
     status = "non_renewing" if sub.cancel_at else "live"
     return _outcome(_with(sub, status=status), "paid", None, at)
+
+
+def payment_method_replaced(sub: Subscription, old: str, new: str, at: datetime) -> Outcome | None:
+    """The customer updated the card this subscription pays with: it now uses the new one."""
+    if sub.payment_method_id != old or old == new:
+        return None
+    return _outcome(_with(sub, payment_method_id=new), "payment_method_replaced", None, at)
+
+
+def payment_method_removed(sub: Subscription, removed: str, at: datetime) -> Outcome | None:
+    """The customer deleted the method this subscription pays with. Autocharge is left as it
+    is: the next trial end or renewal then finds no method (a trial expires; a renewal's
+    invoice is not collected automatically) until a method is linked again."""
+    if sub.payment_method_id != removed:
+        return None
+    return _outcome(_with(sub, payment_method_id=None), "payment_method_removed", None, at)
 
 
 # --- helpers ------------------------------------------------------------------------------

@@ -7,11 +7,16 @@ from portal_contracts.invoicing import (
     InvoiceMessage,
     InvoicePaid,
     PaymentMessage,
+    PaymentMethodRemoved,
+    PaymentMethodReplaced,
 )
 from portal_contracts.topics import INVOICE_EVENTS, PAYMENT_EVENTS
 from portal_runtime.messaging import subscriber
 from portal_runtime.runtime import ServiceRuntime
-from subscriptions.service_layer.subscriptions import handle_payment_outcome
+from subscriptions.service_layer.subscriptions import (
+    handle_payment_method_change,
+    handle_payment_outcome,
+)
 
 
 def register(runtime: ServiceRuntime) -> None:
@@ -35,8 +40,14 @@ def register(runtime: ServiceRuntime) -> None:
         PAYMENT_EVENTS,
         group="subscriptions.payment-events",
         title="invoicing.payment-events:subscriptions",
-        description="A failed autocharge makes a subscription past due (unpaid when final).",
+        description=(
+            "A failed autocharge makes a subscription past due (unpaid when final); a replaced"
+            " or removed payment method is replaced on (or unlinked from) every subscription"
+            " that autocharges with it."
+        ),
     )
     async def on_payment_event(message: PaymentMessage) -> None:
         if isinstance(message, AutochargeFailed):
             await handle_payment_outcome(runtime.store, message)
+        elif isinstance(message, PaymentMethodReplaced | PaymentMethodRemoved):
+            await handle_payment_method_change(runtime.store, message)

@@ -117,7 +117,10 @@ def _update_details(customer: Customer, command: CustomerCommand, store: Store) 
         occurred_at=store.clock.now(),
         actor=command.actor,
         data=DetailsUpdated(
-            customer_id=customer.customer_id, details=customer.details(), changed=changed
+            customer_id=customer.customer_id,
+            details=customer.details(),
+            changed=changed,
+            portal_language=customer.portal_language,
         ),
     )
 

@@ -9,7 +9,12 @@ from datetime import datetime
 from portal_contracts.catalogue import CatalogueItemDefined, DefineCatalogueItem
 from portal_contracts.customers import CommandRejected, Rejection
 from portal_contracts.envelope import Envelope
-from portal_contracts.invoicing import AutochargeFailed, InvoicePaid
+from portal_contracts.invoicing import (
+    AutochargeFailed,
+    InvoicePaid,
+    PaymentMethodRemoved,
+    PaymentMethodReplaced,
+)
 from portal_contracts.subscriptions import (
     ActOnSubscription,
     ChargeRaised,
@@ -31,6 +36,8 @@ from subscriptions.domain.subscriptions import (
     autocharge_failed,
     create,
     invoice_paid,
+    payment_method_removed,
+    payment_method_replaced,
 )
 
 log = logging.getLogger(__name__)
@@ -208,6 +215,36 @@ async def handle_payment_outcome(store: Store, event: InvoicePaid | AutochargeFa
             return
         await subscriptions.save(org, outcome.subscription, sub.version)
         await emit_outcome(tx, event, org, outcome)
+
+    await store.transaction(work, handling=(CONSUMER, event))
+
+
+async def handle_payment_method_change(
+    store: Store, event: PaymentMethodReplaced | PaymentMethodRemoved
+) -> None:
+    """The customer replaced or deleted a saved method: every subscription of theirs linked to
+    it follows, in one transaction, each with its own `SubscriptionChanged`."""
+    org = event.organisation_id
+    customer_id = event.data.customer_id
+    old = (
+        event.data.old_payment_method_id
+        if isinstance(event, PaymentMethodReplaced)
+        else event.data.payment_method_id
+    )
+
+    async def work(tx: Transaction) -> None:
+        subscriptions = SubscriptionRepository(tx.db, tx.session)
+        now = store.clock.now()
+        for sub in await subscriptions.paying_with(org, customer_id, old):
+            if isinstance(event, PaymentMethodReplaced):
+                outcome = payment_method_replaced(sub, old, event.data.new_payment_method_id, now)
+            else:
+                outcome = payment_method_removed(sub, old, now)
+            if outcome is None:
+                continue
+            await subscriptions.save(org, outcome.subscription, sub.version)
+            await emit_outcome(tx, event, org, outcome)
+            log.info("%s on %s", outcome.change, sub.subscription_id)
 
     await store.transaction(work, handling=(CONSUMER, event))
 
