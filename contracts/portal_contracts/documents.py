@@ -17,6 +17,13 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Discriminator, EmailS
 from portal_contracts.common import Money
 from portal_contracts.customers import CommandRejected
 from portal_contracts.envelope import Envelope, Unrecognised, message_tag
+from portal_contracts.projects import (
+    ProjectCreated,
+    TimeLogged,
+    TimesheetApproved,
+    TimesheetRejected,
+    TimesheetSubmitted,
+)
 
 Id = Annotated[str, Field(min_length=1, max_length=64)]
 
@@ -549,11 +556,17 @@ QuoteMessage = Annotated[
     | Annotated[SalesOrderCreated, Tag("SalesOrderCreated.v1")]
     | Annotated[SalesOrderFulfilled, Tag("SalesOrderFulfilled.v1")]
     | Annotated[DocumentForwarded, Tag("DocumentForwarded.v1")]
+    | Annotated[ProjectCreated, Tag("ProjectCreated.v1")]
+    | Annotated[TimeLogged, Tag("TimeLogged.v1")]
+    | Annotated[TimesheetSubmitted, Tag("TimesheetSubmitted.v1")]
+    | Annotated[TimesheetApproved, Tag("TimesheetApproved.v1")]
+    | Annotated[TimesheetRejected, Tag("TimesheetRejected.v1")]
     | Annotated[CommandRejected, Tag("CommandRejected.v1")]
     | Unrecognised,
     Discriminator(message_tag),
 ]
-"""`invoicing.quote-events`: quotes, sales orders, forwarded documents, refusals."""
+"""`invoicing.quote-events`: quotes, sales orders, forwarded documents, projects and
+timesheets (`projects.py`), refusals."""
 
 CreditMessage = Annotated[
     Annotated[CreditNoteIssued, Tag("CreditNoteIssued.v1")]

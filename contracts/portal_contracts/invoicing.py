@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Discriminator, Field, Tag
 
-from portal_contracts import documents
+from portal_contracts import documents, projects
 from portal_contracts.common import Money
 from portal_contracts.customers import CommandRejected
 from portal_contracts.envelope import Envelope, Unrecognised, message_tag
@@ -486,6 +486,11 @@ InvoicingCommand = Annotated[
     | Annotated[documents.ApplyCredit, Tag("ApplyCredit.v1")]
     | Annotated[documents.RefundCredit, Tag("RefundCredit.v1")]
     | Annotated[documents.GenerateStatement, Tag("GenerateStatement.v1")]
+    | Annotated[projects.CreateProject, Tag("CreateProject.v1")]
+    | Annotated[projects.LogTime, Tag("LogTime.v1")]
+    | Annotated[projects.SubmitTimesheet, Tag("SubmitTimesheet.v1")]
+    | Annotated[projects.ApproveTimesheet, Tag("ApproveTimesheet.v1")]
+    | Annotated[projects.RejectTimesheet, Tag("RejectTimesheet.v1")]
     | Unrecognised,
     Discriminator(message_tag),
 ]

@@ -15,6 +15,7 @@ from portal_contracts import (
     merchants,
     notifications,
     portal,
+    projects,
     sessions,
     sso,
     subscriptions,
@@ -48,6 +49,7 @@ _MODULES = (
     documents,
     catalogue,
     sso,
+    projects,
 )
 
 

@@ -51,6 +51,20 @@ def answer(response: httpx.Response, *statuses: int) -> dict[str, Any]:
     return body
 
 
+async def settled(
+    stack: LocalStack, http: httpx.AsyncClient, headers: dict[str, str], response: httpx.Response
+) -> httpx.Response:
+    """Follow an admin command's 202 (the outcome took longer than the gateway waits, as on a
+    loaded machine) to its status URL until the outcome is in."""
+    deadline = time.monotonic() + INVITATION_TIMEOUT_SECONDS
+    while response.status_code == 202 and time.monotonic() < deadline:
+        await asyncio.sleep(0.2)
+        response = await http.get(
+            f"{stack.urls.gateway}{response.json()['status_url']}", headers=headers
+        )
+    return response
+
+
 async def register_merchant(stack: LocalStack, http: httpx.AsyncClient) -> BenchMerchant:
     slug = f"bench-{uuid.uuid4().hex[:10]}"
     created = answer(
@@ -90,14 +104,23 @@ async def signed_in_customer(
     """Create a customer with portal access, accept the invitation, sign in."""
     email = f"bench-{uuid.uuid4().hex[:12]}@bench-customer.example"
     created = answer(
-        await http.post(
-            f"{stack.urls.gateway}/admin/v1/customers",
-            json={
-                "display_name": "Bench Customer",
-                "primary_contact": {"first_name": "Bench", "last_name": "Customer", "email": email},
-                "enable_portal": True,
-            },
-            headers=merchant.admin,
+        await settled(
+            stack,
+            http,
+            merchant.admin,
+            await http.post(
+                f"{stack.urls.gateway}/admin/v1/customers",
+                json={
+                    "display_name": "Bench Customer",
+                    "primary_contact": {
+                        "first_name": "Bench",
+                        "last_name": "Customer",
+                        "email": email,
+                    },
+                    "enable_portal": True,
+                },
+                headers=merchant.admin,
+            ),
         ),
         201,
     )

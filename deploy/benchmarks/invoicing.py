@@ -22,6 +22,7 @@ from deploy.benchmarks._client import (
     BenchMerchant,
     answer,
     register_merchant,
+    settled,
     signed_in_customer,
 )
 from deploy.benchmarks._measuring import Run, describe, run_workers
@@ -110,14 +111,12 @@ async def measure(
     stack: LocalStack, http: httpx.AsyncClient, raw: dict[str, float], scale: int
 ) -> dict[str, Any]:
     merchant = await register_merchant(stack, http)
-    answer(
-        await http.put(
-            f"{stack.urls.gateway}/admin/v1/invoicing/setup",
-            json={"default_tax": {"name": "VAT", "rate_basis_points": 1000}},
-            headers=merchant.admin,
-        ),
-        200,
+    setup = await http.put(
+        f"{stack.urls.gateway}/admin/v1/invoicing/setup",
+        json={"default_tax": {"name": "VAT", "rate_basis_points": 1000}},
+        headers=merchant.admin,
     )
+    answer(await settled(stack, http, merchant.admin, setup), 200, 201)
     customers = [await signed_in_customer(stack, http, merchant) for _ in range(CUSTOMERS)]
     steady_count = STEADY_PAYMENTS * max(1, scale)
     steady_work = [

@@ -29,6 +29,14 @@ GATED: dict[str, list[tuple[str, str, dict[str, Any] | None]]] = {
         ("GET", "/sales-orders", None),
         ("GET", "/sales-orders/{sales_order_id}", None),
     ],
+    "projects and timesheets": [
+        ("GET", "/projects", None),
+        ("GET", "/projects/{project_id}", None),
+        ("GET", "/timesheets", None),
+        ("GET", "/timesheets/{timesheet_id}", None),
+        ("POST", "/timesheets/{timesheet_id}/approve", None),
+        ("POST", "/timesheets/{timesheet_id}/reject", {"reason": "Not this week"}),
+    ],
     "reviews": [
         ("GET", "/reviews", None),
         ("POST", "/reviews", {"rating": 4, "text": "Fine"}),

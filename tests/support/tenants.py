@@ -17,6 +17,7 @@ from deploy.local.stack import LocalStack
 from tests.support.documents import LINES, SignedIn, admin_post, create_quote, signed_in_customer
 from tests.support.invoicing import merchant_invoice, pay_over_http, set_up_invoicing
 from tests.support.portal import register_merchant
+from tests.support.projects import create_project, log_time, submit_timesheet
 from tests.support.settings import change_preferences
 from tests.support.subscriptions import BASIC, PRO
 from tests.support.waiting import eventually
@@ -33,6 +34,7 @@ EVERYTHING_ON: dict[str, dict[str, Any]] = {
         "reviews": True,
         "credit_notes": True,
         "sales_orders": True,
+        "projects_and_timesheets": True,
     },
     "trials": {"extend_trials": True, "activate_trials": True},
     "cancellations": {"cancel": True, "reactivate": True, "remove_scheduled_cancellation": True},
@@ -193,6 +195,9 @@ async def tenants(http: httpx.AsyncClient, stack: LocalStack) -> Tenants:
         {"document_kind": "invoice", "document_id": open_.json()["invoice_id"]},
     )
     assert link.status_code == 201, link.text
+    project = await create_project(http, gateway, a, cid)
+    await log_time(http, gateway, a, project["project_id"], 60)
+    timesheet = await submit_timesheet(http, gateway, a, project["project_id"])
     command_id = await _a_command_of(stack, a1)
     ids = {
         "customer_id": cid,
@@ -211,6 +216,8 @@ async def tenants(http: httpx.AsyncClient, stack: LocalStack) -> Tenants:
         "endpoint_id": endpoint.json()["endpoint_id"],
         "delivery_id": delivery,
         "link_id": link.json()["link_id"],
+        "project_id": project["project_id"],
+        "timesheet_id": timesheet["timesheet_id"],
         # in bodies: the document a merchant shares as a public link
         "document_id": open_.json()["invoice_id"],
     }

@@ -20,6 +20,7 @@ from portal_gateway.api import (
     admin_documents,
     admin_invoices,
     admin_notifications,
+    admin_projects,
     admin_public_links,
     admin_settings,
     admin_sso,
@@ -30,6 +31,7 @@ from portal_gateway.api import (
     portal_credits,
     portal_invoices,
     portal_payments,
+    portal_projects,
     portal_quotes,
     portal_reviews,
     portal_sales_orders,
@@ -45,7 +47,7 @@ from portal_gateway.handlers import invoicing as invoicing_handlers
 from portal_gateway.handlers import notifications as notification_handlers
 from portal_gateway.handlers import projections
 from portal_gateway.handlers import subscriptions as subscription_handlers
-from portal_gateway.service_layer import document_views, invoice_views
+from portal_gateway.service_layer import document_views, invoice_views, project_views
 from portal_gateway.service_layer import public_links as public_link_views
 from portal_gateway.service_layer.context import Gateway
 from portal_gateway.settings import GatewaySettings
@@ -74,6 +76,7 @@ def build(
     subscription_handlers.register(runtime, gateway)
     document_handlers.register(runtime, gateway)
     runtime.on_start.append(lambda: document_views.ensure_indexes(runtime.store.db))
+    runtime.on_start.append(lambda: project_views.ensure_indexes(runtime.store.db))
     invoicing_handlers.register(runtime, gateway)
     runtime.on_start.append(lambda: invoice_views.ensure_indexes(runtime.store.db))
     runtime.on_start.append(lambda: public_link_views.ensure_indexes(runtime.store.db))
@@ -101,6 +104,8 @@ def create_app(settings: GatewaySettings | None = None, clock: Clock | None = No
             portal_subscriptions.controller(gateway),
             admin_documents.controller(gateway),
             *portal_quotes.controllers(gateway),
+            admin_projects.controller(gateway),
+            portal_projects.controller(gateway),
             *portal_credits.controllers(gateway),
             *portal_statements.controllers(gateway),
             *portal_sales_orders.controllers(gateway),

@@ -3,7 +3,7 @@ module declares what the document use cases publish, and their indexes."""
 
 from __future__ import annotations
 
-from invoicing.adapters import document_repositories
+from invoicing.adapters import document_repositories, project_repository
 from portal_contracts.documents import CreditMessage, QuoteMessage
 from portal_contracts.subscriptions import SubscriptionsCommand
 from portal_contracts.topics import CREDIT_EVENTS, QUOTE_EVENTS, SUBSCRIPTIONS_COMMANDS
@@ -13,6 +13,7 @@ from portal_runtime.runtime import ServiceRuntime
 def register(runtime: ServiceRuntime) -> None:
     broker = runtime.broker
     runtime.on_start.append(lambda: document_repositories.ensure_indexes(runtime.store.db))
+    runtime.on_start.append(lambda: project_repository.ensure_indexes(runtime.store.db))
     broker.publisher(
         QUOTE_EVENTS,
         title="invoicing.quote-events:publish",

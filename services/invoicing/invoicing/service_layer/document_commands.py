@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from invoicing.service_layer.credit_notes import apply_credit, issue_credit_note, refund_credit
 from invoicing.service_layer.forwarding import forward_document
+from invoicing.service_layer.projects import change_project, create_project
 from invoicing.service_layer.quotes import change_quote, comment_on_quote, create_quote
 from invoicing.service_layer.sales_orders import create_sales_order, fulfil_sales_order
 from invoicing.service_layer.statements import generate_statement
 from portal_contracts import documents as d
+from portal_contracts import projects as p
 from portal_contracts.envelope import Envelope, UnrecognisedMessage
 from portal_runtime.store import Store
 
@@ -36,6 +38,10 @@ async def handle_document_command(store: Store, command: Envelope | Unrecognised
             await refund_credit(store, command)
         case d.GenerateStatement():
             await generate_statement(store, command)
+        case p.CreateProject():
+            await create_project(store, command)
+        case p.LogTime() | p.SubmitTimesheet() | p.ApproveTimesheet() | p.RejectTimesheet():
+            await change_project(store, command)
         case _:
             return False
     return True

@@ -43,7 +43,7 @@ def home_view(
     contact = next((c for c in customer.get("contacts", []) if c["contact_id"] == contact_id), None)
     account = account_view(customer, access, gst_editable=prefs.portal.edit_gst_treatment)
     dashboard = customer.get("dashboard") or {}
-    return {
+    home: Document = {
         "portal": {
             "name": portal_name,
             "banner_message": saved_settings.get("banner_message") or default_banner(portal_name),
@@ -64,6 +64,9 @@ def home_view(
         "last_payment": dashboard.get("last_payment"),
         "quotes_awaiting": dashboard.get("quotes_awaiting", 0),
     }
+    if prefs.portal.projects_and_timesheets:
+        home["timesheets_awaiting"] = dashboard.get("timesheets_awaiting", 0)
+    return home
 
 
 def _full_name(contact: Document) -> str:

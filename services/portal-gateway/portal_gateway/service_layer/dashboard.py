@@ -27,9 +27,11 @@ from portal_contracts.invoicing import (
     PaymentPending,
     PaymentSucceeded,
 )
+from portal_contracts.projects import TimesheetApproved, TimesheetRejected, TimesheetSubmitted
 from portal_gateway.adapters.read_models import CustomerViews
 from portal_gateway.service_layer.document_views import QUOTES
 from portal_gateway.service_layer.invoice_views import INVOICES, PAYMENTS
+from portal_gateway.service_layer.project_views import TIMESHEETS
 from portal_runtime.store import Transaction
 
 Document = dict[str, Any]
@@ -59,6 +61,12 @@ async def project_dashboard(tx: Transaction, event: Envelope) -> None:
             | QuoteDeclined(data=quote)
         ):
             await _store(tx, org, quote.customer_id, await _quotes_awaiting(tx, org, quote))
+        case (
+            TimesheetSubmitted(data=sheet)
+            | TimesheetApproved(data=sheet)
+            | TimesheetRejected(data=sheet)
+        ):
+            await _store(tx, org, sheet.customer_id, await _timesheets_awaiting(tx, org, sheet))
 
 
 async def _store(tx: Transaction, org: str, customer_id: str, figures: Document) -> None:
@@ -113,3 +121,11 @@ async def _quotes_awaiting(tx: Transaction, org: str, quote: Any) -> Document:
         session=tx.session,
     )
     return {"quotes_awaiting": count}
+
+
+async def _timesheets_awaiting(tx: Transaction, org: str, sheet: Any) -> Document:
+    count = await tx.db[TIMESHEETS].count_documents(
+        {"organisation_id": org, "customer_id": sheet.customer_id, "status": "submitted"},
+        session=tx.session,
+    )
+    return {"timesheets_awaiting": count}

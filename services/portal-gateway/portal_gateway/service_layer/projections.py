@@ -27,6 +27,7 @@ from portal_gateway.service_layer.document_views import project_documents
 from portal_gateway.service_layer.invoice_views import project_invoicing
 from portal_gateway.service_layer.notification_views import project_notifications
 from portal_gateway.service_layer.portal_access import project_revocations
+from portal_gateway.service_layer.project_views import project_projects
 from portal_gateway.service_layer.subscription_views import project_subscription_views
 from portal_runtime.store import Transaction
 
@@ -155,5 +156,6 @@ PROJECTORS: list[Projector] = [
     project_subscription_views,
     project_documents,
     project_invoicing,
+    project_projects,
     project_dashboard,  # last: it reads what the module projectors just wrote
 ]
