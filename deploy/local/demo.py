@@ -83,6 +83,7 @@ def seed(gateway: str, operator_token: str, mailbox: str) -> dict[str, str]:
     )
     if status != 200:
         raise RuntimeError(f"accepting the demo invitation failed: {status} {accepted}")
+    seed_documents(gateway, merchant["api_key"], customer["customer_id"])
     return {
         "merchant_api_key": merchant["api_key"],
         "portal_url": merchant["portal_url"],
@@ -90,6 +91,62 @@ def seed(gateway: str, operator_token: str, mailbox: str) -> dict[str, str]:
         "email": DEMO_EMAIL,
         "password": DEMO_PASSWORD,
     }
+
+
+def seed_documents(gateway: str, api_key: str, customer_id: str) -> None:
+    """Something to look at in the demo portal: two open invoices and a quote to answer."""
+    admin = {"X-API-Key": api_key}
+    steps: list[tuple[str, str, dict[str, Any], dict[str, str]]] = [
+        (
+            "PUT",
+            "/admin/v1/invoicing/setup",
+            {"default_tax": {"name": "VAT", "rate_basis_points": 2000}},
+            {},
+        ),
+        (
+            "POST",
+            f"/admin/v1/customers/{customer_id}/invoices",
+            {
+                "lines": [
+                    {"description": "Pro plan, monthly", "quantity": 1, "unit_amount_minor": 4_900}
+                ]
+            },
+            {"Idempotency-Key": f"demo-invoice-1-{customer_id}"},
+        ),
+        (
+            "POST",
+            f"/admin/v1/customers/{customer_id}/invoices",
+            {
+                "lines": [
+                    {
+                        "description": "Onboarding workshop",
+                        "quantity": 1,
+                        "unit_amount_minor": 25_000,
+                    }
+                ]
+            },
+            {"Idempotency-Key": f"demo-invoice-2-{customer_id}"},
+        ),
+        (
+            "POST",
+            "/admin/v1/quotes",
+            {
+                "customer_id": customer_id,
+                "lines": [
+                    {
+                        "description": "Annual plan upgrade",
+                        "quantity": 1,
+                        "unit_amount_minor": 49_000,
+                    }
+                ],
+            },
+            {},
+        ),
+    ]
+    for method, path, body, headers in steps:
+        status, answer = call(method, f"{gateway}{path}", body, {**admin, **headers})
+        if status not in (200, 201, 202):
+            raise RuntimeError(f"demo data: {method} {path} failed: {status} {answer}")
 
 
 def main() -> None:
