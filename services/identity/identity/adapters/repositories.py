@@ -194,10 +194,34 @@ class PortalUsers:
         )
 
 
-class Invitations:
+class _SingleUseLinks:
+    """A collection of emailed links stored by token digest; one acceptance wins."""
+
+    collection_name = ""
+
     def __init__(self, db: AsyncDatabase[Document], session: AsyncClientSession | None = None):
-        self.collection = db["invitations"]
+        self.collection = db[self.collection_name]
         self.session = session
+
+    async def _by_digest(self, organisation_id: str, token_digest: str) -> Document | None:
+        return await self.collection.find_one(
+            {"organisation_id": organisation_id, "token_digest": token_digest},
+            {"_id": 0},
+            session=self.session,
+        )
+
+    async def _mark_accepted(self, organisation_id: str, token_digest: str, now: datetime) -> bool:
+        """Only one acceptance can win, even when two requests race."""
+        result = await self.collection.update_one(
+            {"organisation_id": organisation_id, "token_digest": token_digest, "status": "pending"},
+            {"$set": {"status": "accepted", "accepted_at": now}},
+            session=self.session,
+        )
+        return result.modified_count == 1
+
+
+class Invitations(_SingleUseLinks):
+    collection_name = "invitations"
 
     async def add(self, invitation: Invitation) -> None:
         """A new invitation replaces any still-pending one for the same contact."""
@@ -214,25 +238,11 @@ class Invitations:
         await self.collection.insert_one(asdict(invitation), session=self.session)
 
     async def by_digest(self, organisation_id: str, token_digest: str) -> Invitation | None:
-        doc = await self.collection.find_one(
-            {"organisation_id": organisation_id, "token_digest": token_digest},
-            {"_id": 0},
-            session=self.session,
-        )
+        doc = await self._by_digest(organisation_id, token_digest)
         return Invitation(**doc) if doc else None
 
     async def mark_accepted(self, invitation: Invitation, now: datetime) -> bool:
-        """Only one acceptance can win, even when two requests race."""
-        result = await self.collection.update_one(
-            {
-                "organisation_id": invitation.organisation_id,
-                "token_digest": invitation.token_digest,
-                "status": "pending",
-            },
-            {"$set": {"status": "accepted", "accepted_at": now}},
-            session=self.session,
-        )
-        return result.modified_count == 1
+        return await self._mark_accepted(invitation.organisation_id, invitation.token_digest, now)
 
     async def withdraw(
         self, organisation_id: str, customer_id: str, contact_ids: list[str]
@@ -250,10 +260,8 @@ class Invitations:
         )
 
 
-class SignUps:
-    def __init__(self, db: AsyncDatabase[Document], session: AsyncClientSession | None = None):
-        self.collection = db["sign_ups"]
-        self.session = session
+class SignUps(_SingleUseLinks):
+    collection_name = "sign_ups"
 
     async def add(self, sign_up: SignUp) -> None:
         """A new sign-up link replaces any still-pending one for the same contact."""
@@ -286,24 +294,11 @@ class SignUps:
         return found is not None
 
     async def by_digest(self, organisation_id: str, token_digest: str) -> SignUp | None:
-        doc = await self.collection.find_one(
-            {"organisation_id": organisation_id, "token_digest": token_digest},
-            {"_id": 0},
-            session=self.session,
-        )
+        doc = await self._by_digest(organisation_id, token_digest)
         return SignUp(**doc) if doc else None
 
     async def mark_accepted(self, sign_up: SignUp, now: datetime) -> bool:
-        result = await self.collection.update_one(
-            {
-                "organisation_id": sign_up.organisation_id,
-                "token_digest": sign_up.token_digest,
-                "status": "pending",
-            },
-            {"$set": {"status": "accepted", "accepted_at": now}},
-            session=self.session,
-        )
-        return result.modified_count == 1
+        return await self._mark_accepted(sign_up.organisation_id, sign_up.token_digest, now)
 
 
 class Customers:
