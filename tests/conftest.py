@@ -3,6 +3,9 @@ and an in-process SMTP server. They start only when a test asks for them."""
 
 from __future__ import annotations
 
+import asyncio
+import inspect
+import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -77,3 +80,36 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         tier = item.path.parent.name
         if tier in TIERS and item.get_closest_marker(tier) is None:
             item.add_marker(getattr(pytest.mark, tier))
+
+
+TASK_DUMP_BEFORE_TIMEOUT_SECONDS = 15
+
+
+@pytest.fixture(autouse=True)
+async def dump_tasks_before_a_timeout(request: pytest.FixtureRequest) -> AsyncIterator[None]:
+    """All tests share one event loop. Shortly before pytest-timeout ends a test, print every
+    asyncio task with its stack: the timeout's own dump shows only threads, and a test that
+    hangs on the loop is then idle in `select`, which says nothing about what it waits for."""
+    timeout = float(request.config.getini("timeout") or 0)
+    marker = request.node.get_closest_marker("timeout")
+    if marker and marker.args:
+        timeout = float(marker.args[0])
+    if timeout <= TASK_DUMP_BEFORE_TIMEOUT_SECONDS or not inspect.iscoroutinefunction(
+        request.function
+    ):
+        yield
+        return
+    loop = asyncio.get_running_loop()
+    handle = loop.call_later(timeout - TASK_DUMP_BEFORE_TIMEOUT_SECONDS, _dump_tasks, request)
+    try:
+        yield
+    finally:
+        handle.cancel()
+
+
+def _dump_tasks(request: pytest.FixtureRequest) -> None:
+    tasks = asyncio.all_tasks()
+    print(f"\n=== {request.node.nodeid}: {len(tasks)} asyncio tasks ===", file=sys.stderr)
+    for task in tasks:
+        print(f"--- {task.get_name()}: {task.get_coro()}", file=sys.stderr)
+        task.print_stack(limit=30, file=sys.stderr)
