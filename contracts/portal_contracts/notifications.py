@@ -175,6 +175,7 @@ NotificationKind = Literal[
     "quote.approved",
     "quote.declined",
     "timesheet.approved",
+    "timesheet.rejected",
     "review.submitted",
     "subscription.updated",
     "subscription.cancelled",

@@ -111,17 +111,19 @@ async def test_customer_sees_project_time_and_approves_or_rejects_timesheets(
     assert {t["status"] for t in shown["timesheets"]} == {"approved", "rejected"}
     assert len(shown["entries"]) == 3
 
-    # The merchant hears of the approval (portal activity -> notifications' feed).
+    # The merchant hears of the approval and the rejection (portal activity -> notifications'
+    # feed).
     admin = {"X-API-Key": merchant["api_key"]}
 
     async def feed() -> list[dict[str, Any]] | None:
         found = (await http.get(f"{gateway}/admin/v1/notifications", headers=admin)).json()
-        kinds = [n for n in found["notifications"] if n["kind"] == "timesheet.approved"]
-        return kinds or None
+        kinds = [n for n in found["notifications"] if n["kind"].startswith("timesheet.")]
+        return kinds if len(kinds) == 2 else None
 
-    [told] = await eventually(feed)
-    assert told["customer_id"] == ada.customer_id
-    assert first["timesheet_id"] in told["summary"]
+    told = {n["kind"]: n for n in await eventually(feed)}
+    assert {n["customer_id"] for n in told.values()} == {ada.customer_id}
+    assert first["timesheet_id"] in told["timesheet.approved"]["summary"]
+    assert second["timesheet_id"] in told["timesheet.rejected"]["summary"]
 
 
 async def test_other_customers_cannot_see_or_answer_a_timesheet(

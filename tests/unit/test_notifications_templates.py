@@ -223,6 +223,7 @@ def test_webhook_retries_back_off_over_about_three_days_then_stop() -> None:
         ("quotes", "approve", "quote.approved"),
         ("quotes", "decline", "quote.declined"),
         ("timesheets", "approve", "timesheet.approved"),
+        ("timesheets", "reject", "timesheet.rejected"),
         ("subscriptions", "cancellation", "subscription.cancelled"),
         ("subscriptions", "cancel", "subscription.cancelled"),
         ("subscriptions", "scheduled-cancellation.delete", "subscription.updated"),

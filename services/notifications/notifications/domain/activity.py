@@ -44,6 +44,8 @@ def noteworthy(module: str, action: str, subject_id: str | None, who: str) -> No
         return Noteworthy("quote.declined", f"{who} declined quote{what}")
     if module in ("timesheets", "projects") and words & _APPROVALS:
         return Noteworthy("timesheet.approved", f"{who} approved timesheet{what}")
+    if module in ("timesheets", "projects") and words & _DECLINES:
+        return Noteworthy("timesheet.rejected", f"{who} rejected timesheet{what}")
     if module == "subscriptions" and words & _CANCELS:
         return Noteworthy("subscription.cancelled", f"{who} cancelled subscription{what}")
     if module == "subscriptions":
