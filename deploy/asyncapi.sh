@@ -39,4 +39,21 @@ for entry in "${services[@]}"; do
     exit "$status"
   fi
   uv run faststream docs gen --factory "${module}.app:asyncapi_app" --out "services/${dir}/asyncapi.json"
+  # FastStream lists channels and messages in no stable order: sort keys and lists, so a
+  # regenerated document differs from the committed one only where the contracts changed.
+  uv run python - "services/${dir}/asyncapi.json" <<'PY'
+import json, sys
+from pathlib import Path
+
+def canonical(value):
+    if isinstance(value, dict):
+        return {key: canonical(value[key]) for key in sorted(value)}
+    if isinstance(value, list):
+        items = [canonical(item) for item in value]
+        return sorted(items, key=lambda item: json.dumps(item, sort_keys=True))
+    return value
+
+path = Path(sys.argv[1])
+path.write_text(json.dumps(canonical(json.loads(path.read_text())), indent=2) + "\n")
+PY
 done

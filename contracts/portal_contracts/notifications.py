@@ -115,6 +115,24 @@ class RemoveWebhookEndpoint(Envelope):
     data: EndpointRef
 
 
+class SecretRotation(BaseModel):
+    """A new signing secret for an endpoint, sealed like the first one. Until
+    `previous_valid_until` deliveries are signed with both the new and the replaced secret,
+    so the merchant's receiver can switch without rejecting any delivery."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    endpoint_id: str = Field(min_length=1, max_length=64)
+    sealed_secret: str = Field(min_length=1)
+    previous_valid_until: AwareDatetime
+
+
+class RotateWebhookSecret(Envelope):
+    type: Literal["RotateWebhookSecret"] = "RotateWebhookSecret"
+    schema_version: Literal[1] = 1
+    data: SecretRotation
+
+
 class DeliveryRef(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -209,12 +227,18 @@ class MerchantNotified(Envelope):
 
 
 class WebhookEndpointFacts(BaseModel):
+    """An endpoint as the merchant sees it; never its secrets. After a rotation,
+    `secret_rotated_at` says when and `previous_secret_valid_until` until when deliveries
+    still carry a signature with the replaced secret."""
+
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     endpoint_id: str
     url: str
     description: str = ""
     status: Literal["active", "removed"]
+    secret_rotated_at: AwareDatetime | None = None
+    previous_secret_valid_until: AwareDatetime | None = None
 
 
 class WebhookEndpointChanged(Envelope):
@@ -257,6 +281,7 @@ MESSAGES: tuple[type[Envelope], ...] = (
     SendCustomerEmail,
     RegisterWebhookEndpoint,
     RemoveWebhookEndpoint,
+    RotateWebhookSecret,
     ReplayWebhookDelivery,
     SubmitReview,
     EmailMerchant,
@@ -271,6 +296,7 @@ NotificationsCommand = Annotated[
     | Annotated[SendCustomerEmail, Tag("SendCustomerEmail.v1")]
     | Annotated[RegisterWebhookEndpoint, Tag("RegisterWebhookEndpoint.v1")]
     | Annotated[RemoveWebhookEndpoint, Tag("RemoveWebhookEndpoint.v1")]
+    | Annotated[RotateWebhookSecret, Tag("RotateWebhookSecret.v1")]
     | Annotated[ReplayWebhookDelivery, Tag("ReplayWebhookDelivery.v1")]
     | Annotated[SubmitReview, Tag("SubmitReview.v1")]
     | Annotated[EmailMerchant, Tag("EmailMerchant.v1")]

@@ -194,6 +194,7 @@ class LocalStack:
             f"{p}HTTP_HOST": processes.LOOPBACK,
             f"{p}HTTP_PORT": str(getattr(self.ports, spec.port_field)),
             f"{p}PROFILE": "local",
+            f"{p}ALLOW_PRIVATE_WEBHOOK_TARGETS": "true",  # receivers listen on 127.0.0.1
             # Service logs go to files; unbuffered so a crash leaves its last words there.
             "PYTHONUNBUFFERED": "1",
         }

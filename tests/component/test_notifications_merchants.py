@@ -193,6 +193,7 @@ async def running(
             mail_poll_seconds=0.05,
             webhook_poll_seconds=0.05,
             webhook_timeout_seconds=2,
+            allow_private_webhook_targets=True,  # the receiver listens on 127.0.0.1
             outbox_poll_seconds=0.05,
             **settings,
         ),

@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from aiosmtpd.controller import Controller
 from cryptography.fernet import Fernet
 from faststream.kafka import KafkaBroker, KafkaMessage, TestKafkaBroker
 from pydantic import SecretStr
@@ -297,6 +298,41 @@ async def test_senders_sharing_a_database_never_send_the_same_mail_twice(
         await eventually(_all_with_status(service, "sent", len(ids)), timeout=20)
 
     assert sorted(m["message_id"] for m in mailbox.messages) == sorted(ids)
+
+
+@dataclass
+class CountingMailbox(Mailbox):
+    """A mailbox that also counts SMTP conversations (each opens with EHLO)."""
+
+    conversations: int = 0
+
+    async def handle_EHLO(  # noqa: N802
+        self, server: Any, session: Any, envelope: Any, hostname: str, responses: list[str]
+    ) -> list[str]:
+        self.conversations += 1
+        session.host_name = hostname
+        return responses
+
+
+async def test_a_burst_of_mail_shares_a_few_connections_and_each_email_arrives_once(
+    mongo_uri: str, database_name: str
+) -> None:
+    mailbox = CountingMailbox()
+    port = free_port()
+    controller = Controller(mailbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        async with running(mongo_uri, database_name, port, mail_senders=3) as service:
+            ids = [f"<burst-{n}@localhost>" for n in range(30)]
+            for message_id in ids:
+                await OutgoingMailRepository(service.runtime.store.db).add(_mail(message_id), START)
+            await eventually(_all_with_status(service, "sent", len(ids)), timeout=30)
+    finally:
+        controller.stop()
+
+    assert sorted(m["message_id"] for m in mailbox.messages) == sorted(ids)
+    # Three workers, each keeping its connection open: not one conversation per email.
+    assert 1 <= mailbox.conversations <= 3
 
 
 def _mail(message_id: str) -> OutgoingMail:

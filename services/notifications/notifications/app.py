@@ -70,9 +70,13 @@ def build_runtime(
         ),
         lease=timedelta(seconds=settings.mail_lease_seconds),
         poll_seconds=settings.mail_poll_seconds,
+        workers=settings.mail_senders,
         on_dead=mail_is_dead,
     )
-    poster = WebhookPoster(settings.webhook_timeout_seconds)
+    poster = WebhookPoster(
+        settings.webhook_timeout_seconds,
+        allow_private_targets=settings.allow_private_webhook_targets,
+    )
     webhook_sender = WebhookSender(
         store,
         Sealer(settings.sealing_key),

@@ -16,6 +16,9 @@ class NotificationsSettings(ServiceSettings):
     smtp_username: str | None = None
     smtp_password: SecretStr | None = None
     smtp_timeout_seconds: float = 30.0
+    smtp_keep_open_seconds: float = Field(default=30.0, ge=0)
+    # Emails sent at the same time by one instance (each on its own SMTP connection).
+    mail_senders: int = Field(default=4, ge=1, le=32)
     mail_from: str = "portal@localhost"
     mail_attempts: int = Field(default=8, ge=1)
     mail_backoff_seconds: float = 1.0
@@ -40,3 +43,6 @@ class NotificationsSettings(ServiceSettings):
     webhook_timeout_seconds: float = 10.0
     webhook_lease_seconds: float = 60.0
     webhook_poll_seconds: float = 0.2
+    # Webhooks go only to public internet addresses, checked again before every delivery (see
+    # portal_runtime.network). On only for a local stack whose receivers listen on 127.0.0.1.
+    allow_private_webhook_targets: bool = False

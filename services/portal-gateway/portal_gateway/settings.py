@@ -24,3 +24,8 @@ class GatewaySettings(ServiceSettings):
     token_public_key: str = DEV_TOKEN_PUBLIC_KEY
     command_timeout_seconds: float = 10.0
     api_key_cache_seconds: float = 30.0
+    # Webhook URLs must name public internet addresses (portal_runtime.network); when on (a
+    # local stack whose receivers listen on 127.0.0.1) the address is not looked at at all.
+    allow_private_webhook_targets: bool = False
+    # After a secret rotation, how long deliveries also carry the replaced secret's signature.
+    webhook_secret_grace_seconds: float = 24 * 3600

@@ -8,14 +8,18 @@ crashed) is claimed again and sent with the same event id and body.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+import httpcore
 import httpx
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
+
+from portal_runtime import network
 
 Document = dict[str, Any]
 ENDPOINTS = "webhook_endpoints"
@@ -118,14 +122,36 @@ class WebhookRefused(Exception):
 
 
 class WebhookPoster:
-    """Posts one delivery. No redirects are followed: a receiver answers where it was told."""
+    """Posts one delivery. No redirects are followed: a receiver answers where it was told.
 
-    def __init__(self, timeout_seconds: float) -> None:
-        self.client = httpx.AsyncClient(timeout=timeout_seconds, follow_redirects=False)
+    Unless private targets are allowed (a local stack), every connection goes through
+    `_CheckedBackend`: the host is resolved and checked when the connection is opened, and
+    the connection is made to an address that passed, so a name re-pointed at a private
+    address after registration (DNS rebinding) gets nothing. Environment proxies are not
+    used then: through a proxy the platform could not see where the request really goes."""
+
+    def __init__(self, timeout_seconds: float, *, allow_private_targets: bool = False) -> None:
+        transport: httpx.AsyncHTTPTransport | None = None
+        if not allow_private_targets:
+            transport = httpx.AsyncHTTPTransport()
+            # httpx has no public way to choose the pool's network backend: its pool is
+            # replaced by one with the same TLS defaults that connects through the check.
+            transport._pool = httpcore.AsyncConnectionPool(
+                ssl_context=httpx.create_ssl_context(),
+                max_connections=100,
+                max_keepalive_connections=20,
+                keepalive_expiry=5.0,
+                network_backend=_CheckedBackend(),
+            )
+        self.client = httpx.AsyncClient(
+            timeout=timeout_seconds, follow_redirects=False, transport=transport
+        )
 
     async def post(self, url: str, body: bytes, headers: dict[str, str]) -> int:
         try:
             response = await self.client.post(url, content=body, headers=headers)
+        except (network.TargetNotAllowed, network.TargetUnresolvable) as refused:
+            raise WebhookRefused(f"target refused: {refused}") from refused
         except httpx.HTTPError as failure:
             raise WebhookRefused(f"{type(failure).__name__}: {failure}") from failure
         if not 200 <= response.status_code < 300:
@@ -134,3 +160,37 @@ class WebhookPoster:
 
     async def close(self) -> None:
         await self.client.aclose()
+
+
+class _CheckedBackend(httpcore.AsyncNetworkBackend):
+    """Opens TCP connections only to addresses `portal_runtime.network` allows, resolving
+    the host itself (TLS still verifies the certificate against the host name)."""
+
+    def __init__(self) -> None:
+        self._inner = httpcore.AnyIOBackend()
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,  # noqa: ASYNC109 - httpcore's interface
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        failure: httpcore.ConnectError | None = None
+        for address in await network.allowed_addresses(host, port):
+            try:
+                return await self._inner.connect_tcp(
+                    str(address),
+                    port,
+                    timeout=timeout,
+                    local_address=local_address,
+                    socket_options=socket_options,
+                )
+            except httpcore.ConnectError as refused:
+                failure = refused
+        assert failure is not None  # allowed_addresses returns at least one address
+        raise failure
+
+    async def sleep(self, seconds: float) -> None:
+        await self._inner.sleep(seconds)

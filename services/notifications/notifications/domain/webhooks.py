@@ -4,6 +4,10 @@ A delivery carries `Portal-Signature: t=<unix seconds>,v1=<hex>`, where the hex 
 HMAC-SHA256 under the endpoint's secret over `"<t>.<raw body>"`. A receiver recomputes it,
 compares in constant time, and rejects a timestamp older than its tolerance (a replayed
 request). `verify_signature` below is the function receivers can copy.
+
+While a rotated secret's grace period runs, the header carries one `v1` per secret, the new
+one first (`t=...,v1=<new>,v1=<old>`); a receiver accepts the request when any `v1` matches
+the secret it holds, so it can switch secrets at any moment of the grace period.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -24,10 +29,16 @@ DEFAULT_TOLERANCE_SECONDS = 300
 RETRY_SCHEDULE_SECONDS: tuple[float, ...] = (60, 300, 1800, 7200, 43200, 86400, 86400, 86400)
 
 
-def sign(secret: str, body: bytes, timestamp: int) -> str:
-    """The `Portal-Signature` header value for `body` sent at `timestamp` (unix seconds)."""
-    digest = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)
-    return f"t={timestamp},v1={digest.hexdigest()}"
+def sign(secret: str, body: bytes, timestamp: int, previous: Sequence[str] = ()) -> str:
+    """The `Portal-Signature` header value for `body` sent at `timestamp` (unix seconds);
+    `previous` are secrets still in their grace period after a rotation, signed after the
+    current one."""
+    signatures = ",".join(f"v1={_digest(key, body, timestamp)}" for key in (secret, *previous))
+    return f"t={timestamp},{signatures}"
+
+
+def _digest(secret: str, body: bytes, timestamp: int) -> str:
+    return hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
 
 
 def verify_signature(
@@ -38,7 +49,8 @@ def verify_signature(
     tolerance_seconds: int = DEFAULT_TOLERANCE_SECONDS,
     now: float | None = None,
 ) -> bool:
-    """True when `header` is a valid signature of `body` made within the tolerance.
+    """True when `header` is a valid signature of `body` made within the tolerance: any of
+    its `v1` values may match (two are sent while a rotated secret's grace period runs).
 
     Receivers: pass the raw request body (before any JSON parsing) and the header value;
     answer 400 when this is False. Deduplicate on the `Portal-Event-Id` header: a retry or a
@@ -54,9 +66,7 @@ def verify_signature(
     current = time.time() if now is None else now
     if abs(current - timestamp) > tolerance_seconds:
         return False
-    expected = hmac.new(
-        secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256
-    ).hexdigest()
+    expected = _digest(secret, body, timestamp)
     return any(hmac.compare_digest(expected, given) for given in parts.get("v1", []))
 
 

@@ -14,6 +14,7 @@ from portal_contracts.notifications import (
     RegisterWebhookEndpoint,
     RemoveWebhookEndpoint,
     ReplayWebhookDelivery,
+    RotateWebhookSecret,
     SendCustomerEmail,
     SendPortalInvitation,
     SubmitReview,
@@ -46,6 +47,8 @@ def register(
                 handled = await webhooks.register_endpoint(store, sealer, message)
             case RemoveWebhookEndpoint():
                 handled = await webhooks.remove_endpoint(store, message)
+            case RotateWebhookSecret():
+                handled = await webhooks.rotate_secret(store, sealer, message)
             case ReplayWebhookDelivery():
                 handled = await webhooks.replay_delivery(store, message)
             case SubmitReview():
@@ -65,7 +68,7 @@ def register(
         **subscriber_options(settings, "notifications.commands"),
         title="notifications.commands:consume",
         description="Commands to the notifications service: customer emails, webhook "
-        "endpoints and replays, reviews, messages to the merchant.",
+        "endpoints, secret rotations and replays, reviews, messages to the merchant.",
     )(on_command)
     broker.publisher(
         MERCHANT_NOTIFICATIONS,

@@ -1,9 +1,10 @@
 """Delivering queued mail: claim a due row, send it, record the outcome.
 
-Several senders (one per service instance) may run against one database: a row is claimed
-atomically with a lease, so only one of them sends it. A sender that dies mid-send leaves the
-row in `sending`; once the lease has passed another sender sends it again with the same
-Message-ID. Delivery is therefore at least once, and a duplicate is recognisable.
+Several senders (one per service instance, each with a few workers) may run against one
+database: a row is claimed atomically with a lease, so only one worker sends it. A sender that
+dies mid-send leaves its rows in `sending` (at most one per worker); once the lease has passed
+another sender sends them again with the same Message-ID. Delivery is therefore at least once,
+and a duplicate is recognisable.
 """
 
 from __future__ import annotations
@@ -27,6 +28,9 @@ class Mailer(Protocol):
     async def send(self, mail: OutgoingMail, at: datetime) -> None:
         """Hand the email to the mail server; raises MailDeliveryError when it was not taken."""
 
+    async def close(self) -> None:
+        """Let go of open connections (the sender stops)."""
+
 
 class MailSender:
     def __init__(
@@ -38,6 +42,7 @@ class MailSender:
         *,
         lease: timedelta,
         poll_seconds: float,
+        workers: int = 1,
         on_dead: Callable[[OutgoingMail, int, str], Awaitable[None]] | None = None,
     ) -> None:
         self.on_dead = on_dead
@@ -47,6 +52,7 @@ class MailSender:
         self.policy = policy
         self.lease = lease
         self.poll_seconds = poll_seconds
+        self.workers = workers
         self._wake = asyncio.Event()
 
     def notify(self) -> None:
@@ -55,14 +61,21 @@ class MailSender:
 
     async def run(self) -> None:
         """The background job: deliver whatever is due, then wait for news or the next poll."""
-        while True:
-            self._wake.clear()
-            await self.deliver_due()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
+        try:
+            while True:
+                self._wake.clear()
+                await self.deliver_due()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
+        finally:
+            await self.mailer.close()
 
     async def deliver_due(self) -> int:
-        """Send every row that is due now; returns how many were tried."""
+        """Send every row that is due now, `workers` at a time; returns how many were tried."""
+        tried = await asyncio.gather(*(self._drain() for _ in range(self.workers)))
+        return sum(tried)
+
+    async def _drain(self) -> int:
         tried = 0
         while (claimed := await self.rows.claim_due(self.clock.now(), self.lease)) is not None:
             await self._deliver(claimed)

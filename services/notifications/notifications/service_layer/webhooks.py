@@ -1,4 +1,5 @@
-"""Webhook endpoints (register, remove), and delivering the notification stream to them.
+"""Webhook endpoints (register, remove, rotate the secret), and delivering the notification
+stream to them.
 
 Delivery is at least once: a sender killed after the receiver took a delivery but before the
 outcome was recorded sends it again after its lease, with the same `Portal-Event-Id` and the
@@ -34,6 +35,7 @@ from portal_contracts.notifications import (
     RegisterWebhookEndpoint,
     RemoveWebhookEndpoint,
     ReplayWebhookDelivery,
+    RotateWebhookSecret,
     WebhookDeliveryChanged,
     WebhookDeliveryFacts,
     WebhookEndpointChanged,
@@ -88,6 +90,44 @@ async def remove_endpoint(store: Store, command: RemoveWebhookEndpoint) -> bool:
     return await handle_once(store, command, work)
 
 
+async def rotate_secret(store: Store, sealer: Sealer, command: RotateWebhookSecret) -> bool:
+    """The new secret signs from now on; the replaced one also signs until the grace period
+    ends. Only the last replaced secret is kept: rotating again within the grace period ends
+    the grace of the one before."""
+    rotation = command.data
+    sealer.open(rotation.sealed_secret)
+
+    async def work(tx: Transaction) -> None:
+        repository = WebhookRepository(tx.db, tx.session)
+        endpoint = await repository.endpoint(command.organisation_id, rotation.endpoint_id)
+        if endpoint is None or endpoint["status"] != "active":
+            await _reject(tx, store, command, "endpoint_not_found", "there is no such endpoint")
+            return
+        endpoint |= {
+            "previous_sealed_secret": endpoint["sealed_secret"],
+            "previous_secret_valid_until": rotation.previous_valid_until,
+            "sealed_secret": rotation.sealed_secret,
+            "secret_rotated_at": store.clock.now(),
+        }
+        await repository.save_endpoint(endpoint)
+        await _endpoint_changed(tx, store, command, endpoint["_id"], "active")
+
+    return await handle_once(store, command, work)
+
+
+def signing_secrets(sealer: Sealer, endpoint: Document, now: datetime) -> list[str]:
+    """The secrets a delivery made at `now` is signed with: the current one, then the
+    replaced one while its grace period runs."""
+    secrets = [sealer.open(endpoint["sealed_secret"])]
+    previous, until = (
+        endpoint.get("previous_sealed_secret"),
+        endpoint.get("previous_secret_valid_until"),
+    )
+    if previous and until is not None and now < until:
+        secrets.append(sealer.open(previous))
+    return secrets
+
+
 async def replay_delivery(store: Store, command: ReplayWebhookDelivery) -> bool:
     async def work(tx: Transaction) -> None:
         repository = WebhookRepository(tx.db, tx.session)
@@ -121,6 +161,8 @@ async def _endpoint_changed(
                 url=endpoint["url"],
                 description=endpoint.get("description", ""),
                 status=status,
+                secret_rotated_at=endpoint.get("secret_rotated_at"),
+                previous_secret_valid_until=endpoint.get("previous_secret_valid_until"),
             ),
         ),
     )
@@ -231,13 +273,15 @@ class WebhookSender:
             await self._settle(claimed, None, "the endpoint was removed", final=True)
             return
         body = bytes(row["body"])
-        timestamp = int(self.store.clock.now().timestamp())
+        now = self.store.clock.now()
+        timestamp = int(now.timestamp())
+        current, *previous = signing_secrets(self.sealer, endpoint, now)
         headers = {
             "Content-Type": "application/json",
             "User-Agent": "portal-webhooks/1",
             EVENT_ID_HEADER: row["event_id"],
             DELIVERY_ID_HEADER: row["_id"],
-            SIGNATURE_HEADER: sign(self.sealer.open(endpoint["sealed_secret"]), body, timestamp),
+            SIGNATURE_HEADER: sign(current, body, timestamp, previous),
         }
         status: int | None = None
         error: str | None = None

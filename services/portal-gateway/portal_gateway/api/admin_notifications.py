@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import secrets
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
@@ -24,6 +24,8 @@ from portal_contracts.notifications import (
     RegisterWebhookEndpoint,
     RemoveWebhookEndpoint,
     ReplayWebhookDelivery,
+    RotateWebhookSecret,
+    SecretRotation,
     SendCustomerEmail,
     WebhookEndpoint,
 )
@@ -41,6 +43,7 @@ from portal_gateway.service_layer.commands import (
 )
 from portal_gateway.service_layer.context import Gateway
 from portal_gateway.service_layer.preferences import preferences_of
+from portal_runtime import network
 from portal_runtime.errors import NotFound
 from portal_runtime.sealing import Sealer
 from portal_runtime.store import Transaction
@@ -73,13 +76,32 @@ def _actor(merchant: Merchant) -> Actor:
     return Actor(kind="merchant", id=str(merchant.get("api_key_id") or merchant["_id"]))
 
 
-def _checked_url(gateway: Gateway, url: str) -> str:
+async def _checked_url(gateway: Gateway, url: str) -> str:
+    """An https URL (http too on the local profile) whose host is, or resolves only to,
+    public internet addresses. Notifications checks the address again at every delivery: a
+    name may be re-pointed after this check."""
     parts = urlsplit(url)
     insecure_allowed = gateway.settings.profile == "local"
     if parts.scheme != "https" and not (insecure_allowed and parts.scheme == "http"):
         raise Rejected("webhook URLs must use https", code="webhook_url_not_https")
-    if not parts.hostname:
+    try:
+        host, port = parts.hostname, parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError as bad:
+        raise Rejected("the webhook URL has an invalid port", code="webhook_url_invalid") from bad
+    if not host:
         raise Rejected("the webhook URL has no host", code="webhook_url_invalid")
+    if gateway.settings.allow_private_webhook_targets:
+        return url
+    try:
+        await network.allowed_addresses(host, port)
+    except network.TargetNotAllowed as refused:
+        raise Rejected(
+            f"the webhook target is not allowed: {refused}", code="webhook_target_not_allowed"
+        ) from refused
+    except network.TargetUnresolvable as unknown:
+        raise Rejected(
+            f"the webhook host cannot be resolved: {unknown}", code="webhook_target_unresolvable"
+        ) from unknown
     return url
 
 
@@ -117,7 +139,7 @@ def controller(gateway: Gateway) -> type[Controller]:
         ) -> Response[dict[str, Any]]:
             """Register an endpoint. The answer holds its signing secret: shown this once."""
             org = str(merchant["_id"])
-            url = _checked_url(gateway, data.url)
+            url = await _checked_url(gateway, data.url)
             secret = f"whsec_{secrets.token_urlsafe(32)}"
             endpoint_id = f"we_{uuid.uuid4().hex[:20]}"
             command = RegisterWebhookEndpoint(
@@ -171,6 +193,46 @@ def controller(gateway: Gateway) -> type[Controller]:
             if done["status"] != "succeeded":
                 return pending_response(done, "/admin/v1")
             return {"endpoint_id": endpoint_id, "status": "removed"}
+
+        @post("/webhooks/endpoints/{endpoint_id:str}/rotate-secret", status_code=200)
+        async def rotate_secret(self, endpoint_id: str, merchant: Merchant) -> dict[str, Any]:
+            """Replace the endpoint's signing secret. The answer holds the new secret, shown
+            this once. Until `previous_secret_valid_until` deliveries carry two signatures
+            (new, then old), so the receiver can switch to the new secret at any moment."""
+            org = str(merchant["_id"])
+            known = await views.endpoint(db, org, endpoint_id)
+            if known is None or known.get("status") != "active":
+                raise NotFound(f"there is no webhook endpoint '{endpoint_id}'")
+            secret = f"whsec_{secrets.token_urlsafe(32)}"
+            now = gateway.store.clock.now()
+            grace = timedelta(seconds=gateway.settings.webhook_secret_grace_seconds)
+            grace_end = now.replace(microsecond=0) + grace  # whole seconds: the same everywhere
+            done = await send_command(
+                gateway,
+                NOTIFICATIONS_COMMANDS,
+                RotateWebhookSecret(
+                    occurred_at=now,
+                    organisation_id=org,
+                    correlation_id=uuid.uuid4().hex,
+                    actor=_actor(merchant),
+                    data=SecretRotation(
+                        endpoint_id=endpoint_id,
+                        sealed_secret=sealer.seal(secret),
+                        previous_valid_until=grace_end,
+                    ),
+                ),
+                customer_id="",
+                outcomes=("WebhookEndpointChanged",),
+            )
+            raise_if_rejected(done)
+            # Shown even while pending: the rotation is on its way, and the merchant could not
+            # learn this secret any other way.
+            return {
+                "endpoint_id": endpoint_id,
+                "secret": secret,
+                "previous_secret_valid_until": grace_end.isoformat(),
+                "status": "rotated" if done["status"] == "succeeded" else "pending",
+            }
 
         @get("/webhooks/deliveries")
         async def list_deliveries(
