@@ -14,6 +14,8 @@ import ipaddress
 import socket
 from collections.abc import Awaitable, Callable, Sequence
 
+from portal_runtime.waiting import within
+
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 # host, port -> the addresses the name resolves to (tests pass their own).
 Resolver = Callable[[str, int], Awaitable[Sequence[str]]]
@@ -89,7 +91,7 @@ async def allowed_addresses(
         named = "the host is"
     except ValueError:
         try:
-            found = await asyncio.wait_for(resolver(host, port), timeout_seconds)
+            found = await within(resolver(host, port), timeout_seconds)
         except TimeoutError as slow:
             raise TargetUnresolvable(f"'{host}' did not resolve in time") from slow
         # A scoped IPv6 answer ("fe80::1%eth0") carries its zone after a '%'.

@@ -27,6 +27,7 @@ from pymongo.errors import DuplicateKeyError, PyMongoError
 from portal_contracts import Envelope
 from portal_runtime.clock import Clock
 from portal_runtime.telemetry import context_from, current_carrier
+from portal_runtime.waiting import woken_or_timed_out
 
 log = logging.getLogger(__name__)
 Document = dict[str, Any]
@@ -136,8 +137,7 @@ class OutboxRelay:
                 log.exception("outbox relay round failed; retrying")
                 sent = 0
             if sent < self.batch_size:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self.wake.wait(), self.poll_seconds)
+                await woken_or_timed_out(self.wake, self.poll_seconds)
                 self.wake.clear()
 
     async def _hold_lease(self) -> bool:

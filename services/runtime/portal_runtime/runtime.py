@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -24,6 +23,7 @@ log = logging.getLogger(__name__)
 # documents do not depend on the environment they were generated in.
 DOCUMENTED_BROKER = "kafka:9092"
 BackgroundJob = Callable[[], Awaitable[None]]
+STOP_GRACE_SECONDS = 5.0
 
 
 class ServiceRuntime:
@@ -59,11 +59,7 @@ class ServiceRuntime:
 
     async def stop(self) -> None:
         self.started = False
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(self._tasks)
         await self.relay.stop()
         await self.broker.stop()
         await self.mongo.close()
@@ -92,6 +88,20 @@ class ServiceRuntime:
             except Exception:
                 log.exception("background job %s failed; restarting", job)
                 await asyncio.sleep(1.0)
+
+
+async def cancel_and_wait(tasks: list[asyncio.Task[None]]) -> None:
+    """Cancel `tasks` and wait until each has ended. A task still running after a grace period
+    lost its cancellation somewhere (see `portal_runtime.waiting`): it is named in the log and
+    cancelled again, so stopping a service never hangs on it."""
+    pending: set[asyncio.Task[None]] = set(tasks)
+    for task in pending:
+        task.cancel()
+    while pending:
+        _, pending = await asyncio.wait(pending, timeout=STOP_GRACE_SECONDS)
+        for task in pending:
+            log.error("%s ignored its cancellation; cancelling it again", task.get_name())
+            task.cancel()
 
 
 def bootstrap_process(settings: ServiceSettings) -> None:

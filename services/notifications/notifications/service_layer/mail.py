@@ -10,7 +10,6 @@ and a duplicate is recognisable.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
@@ -20,6 +19,7 @@ from notifications.adapters.outgoing_mail import ClaimedMail, OutgoingMailReposi
 from notifications.adapters.smtp import MailDeliveryError
 from notifications.domain.mail import DeliveryPolicy, OutgoingMail
 from portal_runtime.clock import Clock
+from portal_runtime.waiting import woken_or_timed_out
 
 log = logging.getLogger(__name__)
 
@@ -65,8 +65,7 @@ class MailSender:
             while True:
                 self._wake.clear()
                 await self.deliver_due()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
+                await woken_or_timed_out(self._wake, self.poll_seconds)
         finally:
             await self.mailer.close()
 

@@ -10,7 +10,6 @@ delivered, dead) is published as `WebhookDeliveryChanged` for the merchant's del
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -44,6 +43,7 @@ from portal_contracts.notifications import (
 from portal_contracts.topics import MERCHANT_NOTIFICATIONS
 from portal_runtime.sealing import Sealer
 from portal_runtime.store import Store, Transaction
+from portal_runtime.waiting import woken_or_timed_out
 
 log = logging.getLogger(__name__)
 CONSUMER = "notifications"
@@ -252,8 +252,7 @@ class WebhookSender:
         while True:
             self._wake.clear()
             await self.deliver_due()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
+            await woken_or_timed_out(self._wake, self.poll_seconds)
 
     async def deliver_due(self) -> int:
         tried = 0

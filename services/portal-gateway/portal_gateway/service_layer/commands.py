@@ -23,6 +23,7 @@ from portal_gateway.service_layer.context import Gateway
 from portal_runtime.errors import Conflict, Forbidden, NotFound, ServiceError
 from portal_runtime.sealing import token_digest
 from portal_runtime.store import Transaction
+from portal_runtime.waiting import within
 
 Document = dict[str, Any]
 log = logging.getLogger(__name__)
@@ -100,7 +101,7 @@ async def send_command(
         return first
     log.info("sent %s %s for customer %s", command.type, command_id, customer_id)
     try:
-        await asyncio.wait_for(outcome, gateway.settings.command_timeout_seconds)
+        await within(outcome, gateway.settings.command_timeout_seconds)
     except TimeoutError:
         gateway.tracker.forget(correlation_id)
     done = await Commands(gateway.store.db).get(organisation_id, command_id)
