@@ -219,6 +219,37 @@ async def test_a_customer_never_reaches_another_customers_subscription(
     assert still.json()["status"] == "live"
 
 
+async def test_the_merchant_pages_through_every_customers_subscriptions(
+    stack: LocalStack, http: httpx.AsyncClient
+) -> None:
+    portal = await portal_with_catalogue(http, stack)
+    ada = await signed_in_customer(http, stack, portal.merchant, "Ada")
+    bob = await signed_in_customer(http, stack, portal.merchant, "Bob")
+    created = [
+        (await portal.subscribe(customer, start_with_trial=False))["subscription_id"]
+        for customer in (ada, bob, ada)
+    ]
+    admin_list = f"{portal.gateway}/admin/v1/subscriptions"
+
+    pages = [
+        (await http.get(admin_list, params=params, headers=portal.admin)).json()
+        for params in (
+            {"page_size": 2, "order": "asc"},
+            {"page_size": 2, "page": 2, "order": "asc"},
+        )
+    ]
+    assert [p["total"] for p in pages] == [3, 3]
+    assert [s["subscription_id"] for p in pages for s in p["items"]] == created
+    adas = await http.get(admin_list, params={"customer_id": ada.customer_id}, headers=portal.admin)
+    assert adas.json()["total"] == 2
+    assert {s["customer_id"] for s in adas.json()["items"]} == {ada.customer_id}
+    too_big = await http.get(admin_list, params={"page_size": 101}, headers=portal.admin)
+    assert too_big.status_code == 400, too_big.text
+    # Another merchant sees none of them.
+    other = await portal_with_catalogue(http, stack)
+    assert (await http.get(admin_list, headers=other.admin)).json()["total"] == 0
+
+
 async def test_autocharge_and_the_payment_method_from_the_portal(
     stack: LocalStack, http: httpx.AsyncClient
 ) -> None:

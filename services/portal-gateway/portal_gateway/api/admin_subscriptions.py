@@ -26,8 +26,10 @@ from portal_gateway.api.merchant_auth import ADMIN_DEPENDENCIES, Merchant, merch
 from portal_gateway.service_layer.commands import pending_response, raise_if_rejected
 from portal_gateway.service_layer.context import Gateway
 from portal_gateway.service_layer.subscription_views import (
+    Order,
+    SubscriptionSort,
     catalogue,
-    list_subscriptions,
+    page_of_subscriptions,
     send_action,
     send_catalogue_item,
     send_create_subscription,
@@ -160,18 +162,29 @@ def controller(gateway: Gateway) -> type[Controller]:
         async def index(
             self,
             merchant: Merchant,
-            customer_id: Annotated[str | None, Parameter(query="customer_id")] = None,
+            customer_id: Annotated[
+                str | None, Parameter(query="customer_id", max_length=64)
+            ] = None,
             status: Annotated[str | None, Parameter(query="status", max_length=20)] = None,
             plan: Annotated[str | None, Parameter(query="plan", max_length=64)] = None,
+            sort: Annotated[SubscriptionSort, Parameter(query="sort")] = "date",
+            order: Annotated[Order, Parameter(query="order")] = "desc",
+            page: Annotated[int, Parameter(query="page", ge=1, le=10_000)] = 1,
+            page_size: Annotated[int, Parameter(query="page_size", ge=1, le=100)] = 50,
         ) -> Document:
-            found = await list_subscriptions(
+            """The merchant's subscriptions, newest first, a page at a time (`total` counts
+            them all)."""
+            return await page_of_subscriptions(
                 gateway,
                 str(merchant["_id"]),
-                customer_id=customer_id,
+                customer_id,
                 status=status,
                 plan_code=plan,
+                sort=sort,
+                order=order,
+                page=page,
+                page_size=page_size,
             )
-            return {"subscriptions": found}
 
         @get("/subscriptions/{subscription_id:str}")
         async def details(self, subscription_id: str, merchant: Merchant) -> Document:

@@ -87,26 +87,6 @@ async def project_subscription_views(tx: Transaction, event: Envelope) -> None:
 # --- reads --------------------------------------------------------------------------------
 
 
-async def list_subscriptions(
-    gateway: Gateway,
-    organisation_id: str,
-    *,
-    customer_id: str | None,
-    status: str | None = None,
-    plan_code: str | None = None,
-    limit: int = 100,
-) -> list[Document]:
-    query: Document = {"organisation_id": organisation_id}
-    if customer_id is not None:
-        query["customer_id"] = customer_id
-    if status:
-        query["status"] = status
-    if plan_code:
-        query["plan_code"] = plan_code
-    cursor = gateway.store.db[SUBSCRIPTIONS].find(query, HIDDEN).sort("created_at", -1)
-    return [doc async for doc in cursor.limit(limit)]
-
-
 SubscriptionSort = Literal["date", "next_billing", "amount", "plan"]
 Order = Literal["asc", "desc"]
 _SUBSCRIPTION_SORT = {
@@ -120,7 +100,7 @@ _SUBSCRIPTION_SORT = {
 async def page_of_subscriptions(
     gateway: Gateway,
     organisation_id: str,
-    customer_id: str,
+    customer_id: str | None,
     *,
     status: str | None = None,
     plan_code: str | None = None,
@@ -129,9 +109,12 @@ async def page_of_subscriptions(
     page: int = 1,
     page_size: int = 20,
 ) -> Document:
-    """One page of the customer's subscriptions in the invoice list's shape (`items`, `page`,
-    `page_size`, `total`); `subscriptions` repeats the items for clients of the first shape."""
-    query: Document = {"organisation_id": organisation_id, "customer_id": customer_id}
+    """One page of the customer's subscriptions (every customer's with `customer_id=None`, for
+    the merchant) in the invoice list's shape (`items`, `page`, `page_size`, `total`);
+    `subscriptions` repeats the items for clients of the first shape."""
+    query: Document = {"organisation_id": organisation_id}
+    if customer_id is not None:
+        query["customer_id"] = customer_id
     if status:
         query["status"] = status
     if plan_code:
