@@ -43,7 +43,8 @@ class Portal:
 
     async def post(self, path: str, body: dict[str, Any]) -> httpx.Response:
         full = {"correlation_id": uuid.uuid4().hex, **body}
-        return await self.client.post(f"/internal/v1{path}", json=full)
+        token = {"X-Internal-Token": self.settings.internal_token.get_secret_value()}
+        return await self.client.post(f"/internal/v1{path}", json=full, headers=token)
 
     async def contact(self, email: str, *, org: str | None = None) -> dict[str, str]:
         """An active portal user with PASSWORD."""

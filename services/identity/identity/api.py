@@ -9,7 +9,10 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, Request, Response, post
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from litestar.connection import ASGIConnection
+from litestar.handlers.base import BaseRouteHandler
+from litestar.types import Guard
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, SecretStr
 
 from identity.service_layer import mfa, passwords, sessions
 from identity.service_layer.context import Identity
@@ -22,7 +25,9 @@ from identity.service_layer.signing_in import (
     sign_in,
     sign_in_with_code,
 )
+from portal_runtime.errors import Unauthorised
 from portal_runtime.http import problem
+from portal_runtime.sealing import same_secret
 
 SLUG = r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$"
 ID = Field(min_length=1, max_length=64)
@@ -118,6 +123,22 @@ class ConfirmCode(_AsContact):
 class RemoveMfa(_AsContact):
     password: str = Field(min_length=1, max_length=1024)
     code: str = Field(min_length=6, max_length=32)
+
+
+def internal_token_guard(expected: SecretStr) -> Guard:
+    """Only a caller holding the shared secret (the gateway) may use the internal API: the
+    network alone is not trusted. Constant-time compare; an empty setting refuses everyone."""
+    secret = expected.get_secret_value()
+
+    def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+        presented = connection.headers.get("x-internal-token", "")
+        if not secret or not same_secret(presented, secret):
+            raise Unauthorised(
+                "this internal API needs the X-Internal-Token of the deployment",
+                code="internal_token_invalid",
+            )
+
+    return guard
 
 
 def _locked_out(_: Request[Any, Any, Any], exc: LockedOut) -> Response[dict[str, Any]]:

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from faststream import FastStream
 from faststream.specification import AsyncAPI
-from litestar import Litestar
+from litestar import Litestar, Router
 
 from identity import api, api_sign_up, api_sso
 from identity.adapters import sso_repositories
@@ -59,10 +59,13 @@ def build_runtime(
 
 def create_app(settings: IdentitySettings | None = None, clock: Clock | None = None) -> Litestar:
     runtime, identity = build(settings, clock)
-    return service_app(
-        runtime,
-        [api.controller(identity), api_sign_up.controller(identity), api_sso.controller(identity)],
-    )
+    internal = [
+        api.controller(identity),
+        api_sign_up.controller(identity),
+        api_sso.controller(identity),
+    ]
+    guard = api.internal_token_guard(identity.settings.internal_token)
+    return service_app(runtime, [Router("/", route_handlers=internal, guards=[guard])])
 
 
 def asyncapi_app() -> FastStream:

@@ -1,6 +1,6 @@
 """Settings of the identity service (env prefix IDENTITY_)."""
 
-from pydantic import SecretStr
+from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from portal_runtime.settings import ServiceSettings
@@ -11,6 +11,9 @@ DEV_TOKEN_PRIVATE_KEY = (
     "MC4CAQAwBQYDK2VwBCIEII85GMYkcW6CKy3Ottl9/xuq06ybP4jt1OKEhf0IAtYf\n"
     "-----END PRIVATE KEY-----\n"
 )
+# Development-only shared secret of the internal HTTP API; the gateway's default is the same
+# value (GATEWAY_IDENTITY_INTERNAL_TOKEN). Every real deployment sets both, like the keys.
+DEV_INTERNAL_TOKEN = "local-dev-internal-token-not-for-production"
 
 
 class IdentitySettings(ServiceSettings):
@@ -22,6 +25,12 @@ class IdentitySettings(ServiceSettings):
     token_private_key: SecretStr = SecretStr(DEV_TOKEN_PRIVATE_KEY)
     access_token_minutes: int = 10
     refresh_token_days: int = 30
+    # Digests of exchanged refresh tokens kept per session to recognise a reuse; an older
+    # token is simply unknown (docs/identity-sign-in.md, "Refresh-token history").
+    refresh_token_history: int = Field(default=50, ge=1)
+    # The gateway sends this in X-Internal-Token on every internal API call (health and
+    # readiness probes excepted); anything else is answered 401.
+    internal_token: SecretStr = SecretStr(DEV_INTERNAL_TOKEN)
     invitation_days: int = 7
     # argon2id: OWASP's minimum profile (19 MiB, 2 passes, 1 lane); see docs/decisions.md.
     argon2_time_cost: int = 2

@@ -63,7 +63,9 @@ def build(
     gateway = Gateway(
         settings=settings,
         store=runtime.store,
-        identity=IdentityClient(settings.identity_url),
+        identity=IdentityClient(
+            settings.identity_url, settings.identity_internal_token.get_secret_value()
+        ),
         api_keys=TimedCache(settings.api_key_cache_seconds),
         portals=TimedCache(settings.api_key_cache_seconds),
     )

@@ -108,4 +108,8 @@ def serve(create_app: Callable[[Any], Litestar], settings: ServiceSettings) -> N
         log_config=None,
         access_log=False,
         lifespan="on",
+        # The client address is the socket peer; only the gateway reads X-Forwarded-For, and
+        # only from the proxies in GATEWAY_TRUSTED_PROXIES (uvicorn would otherwise believe it
+        # from any local peer).
+        proxy_headers=False,
     )

@@ -36,6 +36,8 @@ async def ensure_indexes(db: AsyncDatabase[Document]) -> None:
         [("organisation_id", ASCENDING), ("customer_id", ASCENDING)], unique=True
     )
     await db["sessions"].create_index("refresh_digest", unique=True)
+    # Asked only when a presented refresh token is not a live one (reuse or garbage).
+    await db["sessions"].create_index("rotated_digests")
     await db["sessions"].create_index([("organisation_id", ASCENDING), ("contact_id", ASCENDING)])
 
 
@@ -339,9 +341,11 @@ class Sessions:
         new_digest: str,
         now: datetime,
         facts: Document,
+        history: int,
     ) -> Document | None:
         """Exchange a live refresh token for the next one in one atomic update; the old digest
-        is kept so that its reuse can be recognised."""
+        is kept so that its reuse can be recognised, the newest `history` of them only (the
+        list would otherwise grow with every refresh for the session's whole life)."""
         return await self.collection.find_one_and_update(
             {
                 "organisation_id": organisation_id,
@@ -351,7 +355,7 @@ class Sessions:
             },
             {
                 "$set": {"refresh_digest": new_digest, "last_used_at": now, **facts},
-                "$push": {"rotated_digests": refresh_digest},
+                "$push": {"rotated_digests": {"$each": [refresh_digest], "$slice": -history}},
             },
             return_document=ReturnDocument.AFTER,
             session=self.session,

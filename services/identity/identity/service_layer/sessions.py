@@ -1,10 +1,11 @@
 """Portal sessions: starting one, rotating its refresh token, listing and ending them.
 
 A session is one sign-in on one device. Its refresh token is exchanged for a new one on every
-use; the digests of exchanged tokens stay on the session, so a token that comes back after it
-was exchanged proves a copy exists and the whole session is ended (refresh-token reuse
-detection). Ending sessions goes through `revocation.revoke_sessions`, which tells every
-gateway to refuse the session's access tokens at once."""
+use; the digests of the last exchanged tokens (`refresh_token_history`) stay on the session,
+so a token that comes back after it was exchanged proves a copy exists and the whole session is
+ended (refresh-token reuse detection); an older one is merely unknown. Ending sessions goes
+through `revocation.revoke_sessions`, which tells every gateway to refuse the session's access
+tokens at once."""
 
 from __future__ import annotations
 
@@ -121,7 +122,12 @@ async def refresh(
     next_token = secrets.token_urlsafe(32)
     sessions = Sessions(identity.store.db)
     session = await sessions.rotate(
-        organisation_id, digest, token_digest(next_token), now, client.facts()
+        organisation_id,
+        digest,
+        token_digest(next_token),
+        now,
+        client.facts(),
+        history=identity.settings.refresh_token_history,
     )
     if session is not None:
         return TokenPair(

@@ -26,8 +26,17 @@ class IdentityRefusal(ServiceError):
 
 
 class IdentityClient:
-    def __init__(self, base_url: str) -> None:
-        self._http = httpx.AsyncClient(base_url=base_url, timeout=10.0)
+    """Every call carries the deployment's shared secret (`X-Internal-Token`): identity
+    refuses its internal API to anyone else on the network."""
+
+    def __init__(
+        self,
+        base_url: str,
+        internal_token: str,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self._token = internal_token
+        self._http = httpx.AsyncClient(base_url=base_url, timeout=10.0, transport=transport)
 
     async def close(self) -> None:
         await self._http.aclose()
@@ -39,7 +48,7 @@ class IdentityClient:
         """Like `call`, with identity's success status (e.g. 200 for a sign-in challenge,
         201 for tokens)."""
         try:
-            headers: dict[str, str] = {}
+            headers: dict[str, str] = {"X-Internal-Token": self._token}
             propagate.inject(headers)
             response = await self._http.post(path, json=body, headers=headers)
         except httpx.HTTPError as down:

@@ -22,6 +22,7 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from portal_contracts.envelope import Actor
 from portal_contracts.portal import PortalActivity, PortalActivityRecorded
 from portal_contracts.topics import PORTAL_EVENTS
+from portal_gateway.api.client_address import client_address
 from portal_gateway.service_layer.commands import sending_lock
 from portal_gateway.service_layer.context import Gateway
 from portal_runtime.store import Transaction
@@ -121,7 +122,6 @@ async def _record(gateway: Gateway, scope: Scope, principal: Any, status: int) -
     if described is None:
         return
     headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
-    client = scope.get("client")
     event = PortalActivityRecorded(
         occurred_at=gateway.store.clock.now(),
         organisation_id=principal.organisation_id,
@@ -136,7 +136,7 @@ async def _record(gateway: Gateway, scope: Scope, principal: Any, status: int) -
             method=method,
             route=template[:300],
             status_code=status,
-            ip=(client[0] if client else "")[:64],
+            ip=client_address(scope)[:64],
             user_agent=headers.get("user-agent", "")[:512],
             session_id=principal.session_id,
         ),

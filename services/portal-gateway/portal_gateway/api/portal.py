@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
 from portal_gateway.adapters.identity_client import IdentityRefusal
 from portal_gateway.adapters.read_models import CustomerViews
+from portal_gateway.api.client_address import client_address
 from portal_gateway.api.schemas import SLUG, Credentials, InvitationAcceptance
 from portal_gateway.api.security import PORTAL_DEPENDENCIES, PortalPrincipal, portal_guard
 from portal_gateway.domain.preferences import require
@@ -82,7 +83,7 @@ def _refused(_: AnyRequest, exc: IdentityRefusal) -> Response[dict[str, Any]]:
 
 def _client(request: AnyRequest) -> dict[str, str]:
     return {
-        "ip": request.client.host if request.client else "",
+        "ip": client_address(request.scope),
         "user_agent": request.headers.get("user-agent", "")[:512],
         "correlation_id": uuid.uuid4().hex,
     }

@@ -17,6 +17,7 @@ from litestar.params import Parameter
 from litestar.response import Redirect
 from pydantic import BaseModel, ConfigDict, Field
 
+from portal_gateway.api.client_address import client_address
 from portal_gateway.api.schemas import SLUG
 from portal_gateway.service_layer.context import Gateway
 from portal_gateway.service_layer.merchants import merchant_for_portal
@@ -37,7 +38,7 @@ class HandOff(BaseModel):
 
 def _caller(request: Request[Any, Any, Any]) -> dict[str, str]:
     return {
-        "ip": request.client.host if request.client else "",
+        "ip": client_address(request.scope),
         "user_agent": request.headers.get("user-agent", "")[:512],
         "correlation_id": uuid.uuid4().hex,
     }

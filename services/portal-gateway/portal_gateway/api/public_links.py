@@ -15,6 +15,7 @@ from litestar.params import Parameter
 from pydantic import BaseModel, ConfigDict, Field
 
 from portal_gateway.adapters.code_senders import CodeSender, EmailCodeSender
+from portal_gateway.api.client_address import client_address
 from portal_gateway.api.portal_invoices import pdf_response
 from portal_gateway.api.portal_payments import IdempotencyKeyRequired, PaymentNotMade
 from portal_gateway.service_layer import public_links as links
@@ -188,7 +189,7 @@ def controllers(gateway: Gateway, sender: CodeSender | None = None) -> list[type
             method=request.method,
             route=str(request.scope.get("path_template") or ""),
             status_code=status_code,
-            ip=request.client.host if request.client else "",
+            ip=client_address(request.scope),
             user_agent=request.headers.get("user-agent", ""),
         )
 
