@@ -57,6 +57,7 @@ from deploy.benchmarks._measuring import (
     latency_summary,
     run_workers,
 )
+from deploy.benchmarks._quiet import wait_until_quiet
 from deploy.local.stack import LocalStack, StackPorts
 
 INVITATION_LINK = re.compile(r"https?://\S+/accept-invitation\?token=\S+")
@@ -645,6 +646,20 @@ def row(label: str, rate: str, latency: dict[str, Any] | None = None) -> str:
     return f"  {label:<44} {rate:>16} {p50:>11} {p99:>11}"
 
 
+def quiet_note(figures: dict[str, Any]) -> str:
+    """How long the platform took to become quiet before and after one area."""
+
+    def said(wait: dict[str, Any] | None) -> str:
+        if not wait:
+            return "-"
+        if wait.get("quiet"):
+            return f"{wait['waited_s']:.1f} s"
+        return f"NOT quiet after {wait['waited_s']:.0f} s"
+
+    before, after = figures.get("quiet_before"), figures.get("drain_after")
+    return f"waited for quiet before: {said(before)}; drained after: {said(after)}"
+
+
 def report_table(results: dict[str, Any]) -> str:
     """The figures as a plain-text table (latencies in ms)."""
     raw, flow, reads = results["raw"], results["flow"], results["home_reads"]
@@ -705,7 +720,7 @@ def report_table(results: dict[str, Any]) -> str:
     ]
     lines += [f"  {name:<62} {fmt(value, 4):>12}" for name, value in results["ratios"].items()]
     for area, figures in results.get("areas", {}).items():
-        lines.append(f"Area {area}")
+        lines.append(f"Area {area} ({quiet_note(figures)})")
         lines += [f"  {line}" for line in json.dumps(figures, indent=1).splitlines()[1:-1]]
     failures = flow["invite_phase"]["errors"] + flow["activate_phase"]["errors"]
     if failures:
@@ -789,20 +804,44 @@ def raw_limits(raw: dict[str, Any]) -> dict[str, float]:
 async def measure_areas(
     stack: LocalStack, raw: dict[str, Any], options: Options, progress: Progress
 ) -> dict[str, Any]:
-    """Each `deploy.benchmarks.<area>` module in turn; one area failing is reported, not fatal."""
+    """Each `deploy.benchmarks.<area>` module in turn; one area failing is reported, not fatal.
+
+    Before each area (and after the last) the platform is given time to work off what came
+    before it (`_quiet.wait_until_quiet`), so an area never measures another one's backlog.
+    The wait is reported twice: as the area's `quiet_before` and as the previous area's
+    `drain_after` (the first wait drains the customer flow and the gateway reads)."""
     figures: dict[str, Any] = {}
     limits = raw_limits(raw)
+    previous: str | None = None
     for info in pkgutil.iter_modules(benchmarks.__path__):
         if info.name.startswith("_") or (options.areas and info.name not in options.areas):
             continue
+        quiet = await _wait_for_quiet(stack, previous or "the customer flow", progress)
+        if previous is not None:
+            figures[previous]["drain_after"] = quiet
         progress(f"area benchmark: {info.name} (scale {options.scale}) ...")
         module = importlib.import_module(f"deploy.benchmarks.{info.name}")
         try:
             async with httpx.AsyncClient(timeout=60) as http:
-                figures[info.name] = await module.measure(stack, http, limits, options.scale)
+                area = dict(await module.measure(stack, http, limits, options.scale))
         except Exception as error:  # one area failing is a figure too, not the end
-            figures[info.name] = {"failed": describe(error)}
+            area = {"failed": describe(error)}
+        area["quiet_before"] = quiet
+        if not quiet["quiet"]:
+            area["not_quiet_after_s"] = quiet["not_quiet_after_s"]
+        figures[info.name] = area
+        previous = info.name
+    if previous is not None:
+        figures[previous]["drain_after"] = await _wait_for_quiet(stack, previous, progress)
     return figures
+
+
+async def _wait_for_quiet(stack: LocalStack, after: str, progress: Progress) -> dict[str, Any]:
+    progress(f"waiting until the platform is quiet after {after} ...")
+    quiet = await wait_until_quiet(stack, progress=progress)
+    if quiet.quiet:
+        progress(f"  quiet after {quiet.waited_s:.1f} s")
+    return quiet.as_dict()
 
 
 def error_count(results: dict[str, Any]) -> int:

@@ -65,6 +65,26 @@ async def settled(
     return response
 
 
+async def command_result(
+    stack: LocalStack,
+    http: httpx.AsyncClient,
+    url: str,
+    body: dict[str, Any],
+    headers: dict[str, str],
+    *statuses: int,
+) -> dict[str, Any]:
+    """POST an admin command that takes an `Idempotency-Key` and answers with its result.
+    A 202 is followed to its outcome (`settled`); then the same request with the same key
+    answers with the first command's result instead of sending it again."""
+    keyed = {**headers, "Idempotency-Key": uuid.uuid4().hex}
+    response = await http.post(url, json=body, headers=keyed)
+    if response.status_code == 202:
+        # The status URL answers 2xx once the outcome is in (4xx if it was rejected).
+        answer(await settled(stack, http, headers, response), 200, 201)
+        response = await http.post(url, json=body, headers=keyed)
+    return answer(response, *statuses)
+
+
 async def register_merchant(stack: LocalStack, http: httpx.AsyncClient) -> BenchMerchant:
     slug = f"bench-{uuid.uuid4().hex[:10]}"
     created = answer(

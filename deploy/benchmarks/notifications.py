@@ -37,6 +37,7 @@ from portal_contracts.topics import NOTIFICATIONS_COMMANDS, PORTAL_EVENTS
 EMAILS_PER_SCALE = 100
 WEBHOOKS_PER_SCALE = 100
 TIMEOUT_SECONDS = 180.0
+ENDPOINT_TIMEOUT_SECONDS = 90.0
 
 
 class _Receiver:
@@ -148,6 +149,25 @@ async def _emails(stack: LocalStack, http: httpx.AsyncClient, count: int) -> dic
     return _figures(sent, arrived)
 
 
+async def _endpoint_active(
+    stack: LocalStack, http: httpx.AsyncClient, admin: dict[str, str], endpoint_id: str
+) -> None:
+    """The registration answers 201 while notifications may not have the endpoint yet; events
+    produced before it has would find no endpoint to deliver to. The gateway lists an endpoint
+    once notifications has confirmed it."""
+    deadline = time.perf_counter() + ENDPOINT_TIMEOUT_SECONDS
+    while time.perf_counter() < deadline:
+        listed = answer(
+            await http.get(f"{stack.urls.gateway}/admin/v1/webhooks/endpoints", headers=admin), 200
+        )
+        if any(e.get("endpoint_id") == endpoint_id for e in listed.get("endpoints", [])):
+            return
+        await asyncio.sleep(0.1)
+    raise TimeoutError(
+        f"webhook endpoint {endpoint_id} not active within {ENDPOINT_TIMEOUT_SECONDS}s"
+    )
+
+
 async def _webhooks(stack: LocalStack, http: httpx.AsyncClient, count: int) -> dict[str, Any]:
     slug = f"bench-n-{uuid.uuid4().hex[:8]}"
     registered = answer(
@@ -167,7 +187,7 @@ async def _webhooks(stack: LocalStack, http: httpx.AsyncClient, count: int) -> d
     receiver = _Receiver()
     await receiver.start()
     try:
-        answer(
+        endpoint = answer(
             await http.post(
                 f"{stack.urls.gateway}/admin/v1/webhooks/endpoints",
                 json={"url": f"http://127.0.0.1:{receiver.port}/hooks"},
@@ -175,6 +195,7 @@ async def _webhooks(stack: LocalStack, http: httpx.AsyncClient, count: int) -> d
             ),
             201,
         )
+        await _endpoint_active(stack, http, admin, str(endpoint["endpoint_id"]))
         now = datetime.now(UTC)
         approvals = [
             PortalActivityRecorded(
