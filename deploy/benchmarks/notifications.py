@@ -9,8 +9,9 @@ to a local receiver, each with the latency from the event to the delivery.
   becomes a `MerchantNotified` event delivered to the receiver (timed on arrival). This path
   includes the activity log write, the notification, the outbox relay and the signed POST.
 
-The service sends one email and one webhook at a time per process (a claim per delivery), so
-these rates are per notifications instance.
+One notifications instance: it handles the commands and events one at a time per consumer
+(a transaction each), sends emails with `NOTIFICATIONS_MAIL_SENDERS` workers on reused SMTP
+connections and webhooks one at a time, so these rates are per instance.
 """
 
 from __future__ import annotations
