@@ -85,6 +85,7 @@ def build_runtime(
         sender=settings.mail_from,
         lease=timedelta(seconds=settings.webhook_lease_seconds),
         poll_seconds=settings.webhook_poll_seconds,
+        workers=settings.webhook_senders,
     )
 
     def wake() -> None:

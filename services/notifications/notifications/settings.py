@@ -42,6 +42,8 @@ class NotificationsSettings(ServiceSettings):
     )
     webhook_timeout_seconds: float = 10.0
     webhook_lease_seconds: float = 60.0
+    # Deliveries posted at the same time by one instance (order is not promised anyway).
+    webhook_senders: int = Field(default=4, ge=1, le=32)
     webhook_poll_seconds: float = 0.2
     # Webhooks go only to public internet addresses, checked again before every delivery (see
     # portal_runtime.network). On only for a local stack whose receivers listen on 127.0.0.1.

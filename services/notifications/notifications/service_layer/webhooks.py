@@ -223,7 +223,8 @@ async def _delivery_changed(
 
 
 class WebhookSender:
-    """The background job that posts due deliveries; one claim (with a lease) per delivery."""
+    """The background job that posts due deliveries, `workers` at a time; one claim (with a
+    lease) per delivery."""
 
     def __init__(
         self,
@@ -235,7 +236,9 @@ class WebhookSender:
         sender: str,
         lease: timedelta,
         poll_seconds: float,
+        workers: int = 1,
     ) -> None:
+        self.workers = workers
         self.store = store
         self.sealer = sealer
         self.poster = poster
@@ -255,6 +258,11 @@ class WebhookSender:
             await woken_or_timed_out(self._wake, self.poll_seconds)
 
     async def deliver_due(self) -> int:
+        """Post every delivery that is due now; returns how many were tried."""
+        tried = await asyncio.gather(*(self._drain() for _ in range(self.workers)))
+        return sum(tried)
+
+    async def _drain(self) -> int:
         tried = 0
         rows = WebhookRepository(self.store.db)
         while (claimed := await rows.claim_due(self.store.clock.now(), self.lease)) is not None:
