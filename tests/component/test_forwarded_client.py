@@ -10,7 +10,6 @@ import json
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -20,7 +19,6 @@ from litestar.testing import AsyncTestClient
 from pymongo import AsyncMongoClient
 
 import portal_gateway.app as gateway_app
-from identity.adapters.passwords import PasswordHashing
 from identity.adapters.repositories import Merchants
 from identity.app import create_app as create_identity
 from identity.settings import IdentitySettings
@@ -28,9 +26,9 @@ from portal_gateway.adapters.identity_client import IdentityClient
 from portal_gateway.app import create_app as create_gateway
 from portal_gateway.settings import GatewaySettings
 from tests.support.internal_api import SOCKET_PEER, ViaTestClient, socket_peer_from_header
+from tests.support.sign_in import PASSWORD, stored_contact
 
 pytestmark = pytest.mark.component
-PASSWORD = "correct-horse-42"
 BALANCER = "10.0.0.5"
 LIMIT = 3  # failed sign-ins per client address before it is locked
 
@@ -43,20 +41,7 @@ class Portal:
     organisation_id: str
 
     async def contact(self) -> str:
-        email = f"ada.{uuid.uuid4().hex[:8]}@engines.example"
-        await self.identity_db["portal_users"].insert_one(
-            {
-                "organisation_id": self.organisation_id,
-                "customer_id": f"cus_{uuid.uuid4().hex[:8]}",
-                "contact_id": f"ct_{uuid.uuid4().hex[:8]}",
-                "email": email,
-                "name": "Ada Lovelace",
-                "status": "active",
-                "password_hash": await PasswordHashing(1, 1024, 1).hash(PASSWORD),
-                "created_at": datetime.now(UTC),
-            }
-        )
-        return email
+        return await stored_contact(self.identity_db, self.organisation_id)
 
     async def sign_in(
         self, email: str, password: str, *, peer: str, forwarded_for: str | None = None

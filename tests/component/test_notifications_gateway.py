@@ -37,21 +37,20 @@ from portal_contracts.notifications import (
     WebhookEndpointFacts,
 )
 from portal_contracts.portal import PortalActivityRecorded
-from portal_contracts.registry import NotificationsCommand
 from portal_contracts.topics import (
     CUSTOMER_EVENTS,
     MERCHANT_NOTIFICATIONS,
-    NOTIFICATIONS_COMMANDS,
     PORTAL_EVENTS,
 )
 from portal_gateway.app import create_app
 from portal_gateway.settings import GatewaySettings
 from portal_runtime.clock import MovableClock
 from portal_runtime.sealing import Sealer
+from tests.support.notifications import OPERATOR_TOKEN, gateway_with_fake_notifications
+from tests.support.portal import register_merchant
 from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.component
-OPERATOR = {"X-Operator-Token": "operator-secret"}
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 SIGNING_KEY = load_pem_private_key(DEV_TOKEN_PRIVATE_KEY.encode(), password=None)
 Client = AsyncTestClient[Any]
@@ -141,26 +140,16 @@ class Portal:
 @pytest.fixture
 async def portal(mongo_uri: str, database_name: str) -> AsyncIterator[Portal]:
     clock = MovableClock(START)
-    app = create_app(
-        GatewaySettings(
-            mongo_uri=mongo_uri,
-            mongo_database=database_name,
-            operator_token=SecretStr("operator-secret"),
-            command_timeout_seconds=5,
-            outbox_poll_seconds=0.05,
-            allow_private_webhook_targets=True,  # hooks.*.example names resolve nowhere
-        ),
+    app, fake = gateway_with_fake_notifications(
+        mongo_uri,
+        database_name,
         clock,
+        FakeNotifications,
+        allow_private_webhook_targets=True,  # hooks.*.example names resolve nowhere
     )
     runtime = app.state.runtime
     broker = runtime.broker
-    fake = FakeNotifications(broker)
     found = Portal(None, clock, fake, broker, runtime.store.db)  # type: ignore[arg-type]
-
-    @broker.subscriber(NOTIFICATIONS_COMMANDS, group_id="fake-notifications")  # type: ignore[untyped-decorator]
-    async def on_command(message: NotificationsCommand) -> None:
-        if isinstance(message, Envelope):
-            await fake.answer(message)
 
     @broker.subscriber(PORTAL_EVENTS, group_id="test-activity")  # type: ignore[untyped-decorator]
     async def on_activity(message: PortalActivityRecorded) -> None:
@@ -183,14 +172,7 @@ class Merchant:
 
 
 async def merchant(portal: Portal, *, reviews: bool = True) -> Merchant:
-    slug = f"n-{uuid.uuid4().hex[:10]}"
-    response = await portal.client.post(
-        "/operator/v1/merchants",
-        json={"name": "Acme Tea Club", "portal_slug": slug, "contact_email": "owner@acme.example"},
-        headers=OPERATOR,
-    )
-    assert response.status_code == 201, response.text
-    body = response.json()
+    body = await register_merchant(portal.client, "", OPERATOR_TOKEN, "Acme Tea Club")
     org = body.get("organisation_id") or body["merchant"]["organisation_id"]
     changed = await portal.client.patch(
         "/admin/v1/portal/preferences",
@@ -198,7 +180,7 @@ async def merchant(portal: Portal, *, reviews: bool = True) -> Merchant:
         headers={"X-API-Key": body["api_key"]},
     )
     assert changed.status_code == 200, changed.text
-    return Merchant(org, slug, body["api_key"])
+    return Merchant(org, body["slug"], body["api_key"])
 
 
 async def customer(portal: Portal, merchant: Merchant, name: str = "Ana Lima") -> tuple[str, str]:

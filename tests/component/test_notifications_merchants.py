@@ -8,25 +8,18 @@ import base64
 import email as email_lib
 import email.policy as email_policy
 import json
-import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from typing import Any
 
 import pytest
-from faststream.kafka import KafkaBroker, KafkaMessage, TestKafkaBroker
 
 from deploy.local.mailbox import Mailbox
 from deploy.local.processes import free_port
-from notifications.app import build_runtime
 from notifications.domain.webhooks import verify_signature
-from notifications.settings import NotificationsSettings
 from portal_contracts.common import Money
 from portal_contracts.customers import CommandRejected
-from portal_contracts.envelope import Actor, Envelope
 from portal_contracts.identity import ContactSignedIn, SignInFacts
 from portal_contracts.invoicing import (
     Allocation,
@@ -36,22 +29,13 @@ from portal_contracts.invoicing import (
     PaymentSnapshot,
     PaymentSucceeded,
 )
-from portal_contracts.merchants import (
-    MerchantProfile,
-    MerchantRegistered,
-    NotificationFlags,
-    PortalSettings,
-    PortalSettingsChanged,
-)
 from portal_contracts.notifications import (
     Attachment,
     CustomerEmail,
     DeliveryRef,
     EmailMerchant,
     EndpointRef,
-    MerchantNotified,
     MessageToMerchant,
-    RegisterWebhookEndpoint,
     RemoveWebhookEndpoint,
     ReplayWebhookDelivery,
     Review,
@@ -59,23 +43,14 @@ from portal_contracts.notifications import (
     SendCustomerEmail,
     SubmitReview,
     WebhookDeliveryChanged,
-    WebhookEndpoint,
     WebhookEndpointChanged,
 )
-from portal_contracts.portal import PortalActivity, PortalActivityRecorded
-from portal_contracts.registry import parse_message
 from portal_contracts.topics import (
     IDENTITY_ACCESS_EVENTS,
-    MERCHANT_EVENTS,
-    MERCHANT_NOTIFICATIONS,
     NOTIFICATIONS_COMMANDS,
     PAYMENT_EVENTS,
-    PORTAL_EVENTS,
-    dead_letter_topic,
 )
-from portal_runtime.clock import MovableClock
-from portal_runtime.runtime import ServiceRuntime
-from portal_runtime.sealing import Sealer
+from tests.support.notifications import NotificationsHarness, running_notifications
 from tests.support.waiting import eventually
 from tests.support.webhooks import WebhookReceiver
 
@@ -86,140 +61,20 @@ PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 SECRET = "whsec_component_secret"
 
 
-@dataclass
-class Service:
-    runtime: ServiceRuntime
-    broker: KafkaBroker
-    clock: MovableClock
-    org: str = field(default_factory=lambda: f"org_{uuid.uuid4().hex[:8]}")
-    published: list[Envelope] = field(default_factory=list)
-    dead_letters: list[tuple[dict[str, str], dict[str, Any]]] = field(default_factory=list)
-
-    @property
-    def sealer(self) -> Sealer:
-        return Sealer(self.runtime.settings.sealing_key)
-
-    @property
-    def db(self) -> Any:
-        return self.runtime.store.db
-
-    def envelope(self, **extra: Any) -> dict[str, Any]:
-        return {
-            "occurred_at": self.clock.now(),
-            "organisation_id": self.org,
-            "correlation_id": uuid.uuid4().hex,
-            **extra,
-        }
-
-    async def send(self, topic: str, message: Envelope) -> None:
-        await self.broker.publish(message, topic, key=message.key().encode())
-
-    def of(self, kind: type[Envelope]) -> list[Any]:
-        return [m for m in self.published if isinstance(m, kind)]
-
-    def notified(self, kind: str | None = None) -> list[MerchantNotified]:
-        return [m for m in self.of(MerchantNotified) if kind is None or m.data.kind == kind]
-
-    async def merchant(self, *, notify: bool = True, by_email: bool = False) -> None:
-        await self.send(
-            MERCHANT_EVENTS,
-            MerchantRegistered(
-                **self.envelope(),
-                data=MerchantProfile(
-                    name="Acme Tea Club", portal_slug="acme", contact_email="owner@acme.example"
-                ),
-            ),
-        )
-        await self.send(
-            MERCHANT_EVENTS,
-            PortalSettingsChanged(
-                **self.envelope(),
-                data=PortalSettings(
-                    portal_name="Acme Tea Club",
-                    portal_slug="acme",
-                    notifications=NotificationFlags(
-                        notify_me_of_activity=notify,
-                        notify_me_by_email=by_email,
-                        email_customers_on_comments=False,
-                    ),
-                    preferences={},
-                ),
-            ),
-        )
-
-    async def activity(
-        self, module: str, action: str, subject_id: str | None = None, customer_id: str = "cus_1"
-    ) -> PortalActivityRecorded:
-        event = PortalActivityRecorded(
-            **self.envelope(actor=Actor(kind="contact", id="ct_1")),
-            data=PortalActivity(
-                customer_id=customer_id,
-                contact_id="ct_1",
-                module=module,
-                action=action,
-                subject_id=subject_id,
-                ip="203.0.113.9",
-                user_agent="Mozilla/5.0",
-            ),
-        )
-        await self.send(PORTAL_EVENTS, event)
-        return event
-
-    async def endpoint(self, url: str) -> str:
-        endpoint_id = f"we_{uuid.uuid4().hex[:8]}"
-        await self.send(
-            NOTIFICATIONS_COMMANDS,
-            RegisterWebhookEndpoint(
-                **self.envelope(),
-                data=WebhookEndpoint(
-                    endpoint_id=endpoint_id, url=url, sealed_secret=self.sealer.seal(SECRET)
-                ),
-            ),
-        )
-        return endpoint_id
-
-
-@asynccontextmanager
-async def running(
+def running(
     mongo_uri: str, database_name: str, smtp_port: int, **settings: Any
-) -> AsyncIterator[Service]:
-    clock = MovableClock(START)
-    runtime = build_runtime(
-        NotificationsSettings(
-            mongo_uri=mongo_uri,
-            mongo_database=database_name,
-            smtp_port=smtp_port,
-            smtp_timeout_seconds=2,
-            mail_poll_seconds=0.05,
-            webhook_poll_seconds=0.05,
-            webhook_timeout_seconds=2,
-            allow_private_webhook_targets=True,  # the receiver listens on 127.0.0.1
-            outbox_poll_seconds=0.05,
-            **settings,
-        ),
-        clock,
+) -> AbstractAsyncContextManager[NotificationsHarness]:
+    return running_notifications(
+        mongo_uri,
+        database_name,
+        smtp_port,
+        start=START,
+        allow_private_webhook_targets=True,  # the receiver listens on 127.0.0.1
+        **settings,
     )
-    service = Service(runtime, runtime.broker, clock)
-
-    @runtime.broker.subscriber(MERCHANT_NOTIFICATIONS, group_id="test-stream")
-    async def keep(message: KafkaMessage) -> None:
-        parsed = parse_message(message.body)
-        if isinstance(parsed, Envelope):
-            service.published.append(parsed)
-
-    @runtime.broker.subscriber(dead_letter_topic(NOTIFICATIONS_COMMANDS), group_id="test-dlt")
-    async def keep_dead_letter(message: KafkaMessage) -> None:
-        service.dead_letters.append((dict(message.headers), json.loads(message.body)))
-
-    async with TestKafkaBroker(runtime.broker, connect_only=True):
-        await runtime.start()
-        try:
-            yield service
-        finally:
-            await runtime.stop()
 
 
-def customer_email(service: Service, template: str, **data: Any) -> SendCustomerEmail:
+def customer_email(service: NotificationsHarness, template: str, **data: Any) -> SendCustomerEmail:
     return SendCustomerEmail(
         **service.envelope(),
         data=CustomerEmail(
@@ -387,7 +242,7 @@ async def test_nothing_reaches_the_merchant_when_notifications_are_off(
     mailbox, port = smtp_server
     async with WebhookReceiver() as receiver, running(mongo_uri, database_name, port) as service:
         await service.merchant(notify=False, by_email=True)
-        await service.endpoint(receiver.url)
+        await service.endpoint(receiver.url, SECRET)
         await service.activity("quotes", "approve", "qt_1")
         await service.activity("subscriptions", "cancellation", "sub_1")
         # Publishing runs each handler to its end: the activity is logged by now, and a
@@ -416,19 +271,14 @@ async def test_a_webhook_is_signed_retried_with_backoff_dead_then_replayed(
         ) as service,
     ):
         await service.merchant()
-        endpoint_id = await service.endpoint(receiver.url)
+        endpoint_id = await service.endpoint(receiver.url, SECRET)
         await eventually(lambda: _value(service.of(WebhookEndpointChanged)), timeout=10)
         await service.activity("quotes", "approve", "qt_1")
 
         def changes_now(status: str) -> list[WebhookDeliveryChanged]:
             return [c for c in service.of(WebhookDeliveryChanged) if c.data.status == status]
 
-        def changes(status: str) -> Any:
-            return lambda: _value(
-                [c for c in service.of(WebhookDeliveryChanged) if c.data.status == status]
-            )
-
-        [retrying] = await eventually(changes("retrying"), timeout=10)
+        [retrying] = await eventually(service.deliveries("retrying"), timeout=10)
         assert retrying.data.attempts == 1
         assert retrying.data.next_attempt_at == START + timedelta(seconds=60)
         assert retrying.data.response_status == 503
@@ -437,7 +287,7 @@ async def test_a_webhook_is_signed_retried_with_backoff_dead_then_replayed(
         service.clock.advance(timedelta(seconds=60))
         await eventually(lambda: _value(len(changes_now("retrying")) == 2), timeout=10)
         service.clock.advance(timedelta(seconds=300))
-        [dead] = await eventually(changes("dead"), timeout=10)
+        [dead] = await eventually(service.deliveries("dead"), timeout=10)
         assert dead.data.attempts == 3
         assert dead.data.last_error == "HTTP 503"
         [alert] = await eventually(lambda: _value(service.notified("webhook.dead")), timeout=10)
@@ -450,7 +300,7 @@ async def test_a_webhook_is_signed_retried_with_backoff_dead_then_replayed(
                 **service.envelope(), data=DeliveryRef(delivery_id=dead.data.delivery_id)
             ),
         )
-        [delivered] = await eventually(changes("delivered"), timeout=10)
+        [delivered] = await eventually(service.deliveries("delivered"), timeout=10)
 
     [approval] = service.notified("quote.approved")
     assert delivered.data.attempts == 4
@@ -549,7 +399,7 @@ async def test_an_email_that_cannot_be_delivered_is_shown_to_the_merchant(
 
 
 def payment(
-    service: Service, number: str, *, autocharge: bool = False, failed: bool = False
+    service: NotificationsHarness, number: str, *, autocharge: bool = False, failed: bool = False
 ) -> Any:
     snapshot = PaymentSnapshot(
         customer_id="cus_1",
@@ -605,25 +455,15 @@ async def test_deliveries_to_a_removed_endpoint_stop_without_an_alarm(
         running(mongo_uri, database_name, port) as service,
     ):
         await service.merchant()
-        endpoint_id = await service.endpoint(receiver.url)
+        endpoint_id = await service.endpoint(receiver.url, SECRET)
         await service.activity("quotes", "approve", "qt_1")
-        await eventually(
-            lambda: _value(
-                [c for c in service.of(WebhookDeliveryChanged) if c.data.status == "retrying"]
-            ),
-            timeout=10,
-        )
+        await eventually(service.deliveries("retrying"), timeout=10)
         await service.send(
             NOTIFICATIONS_COMMANDS,
             RemoveWebhookEndpoint(**service.envelope(), data=EndpointRef(endpoint_id=endpoint_id)),
         )
         service.clock.advance(timedelta(minutes=1))
-        [dead] = await eventually(
-            lambda: _value(
-                [c for c in service.of(WebhookDeliveryChanged) if c.data.status == "dead"]
-            ),
-            timeout=10,
-        )
+        [dead] = await eventually(service.deliveries("dead"), timeout=10)
         removed = [c for c in service.of(WebhookEndpointChanged) if c.data.status == "removed"]
 
     assert dead.data.last_error == "the endpoint was removed"

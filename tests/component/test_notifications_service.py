@@ -4,34 +4,30 @@ real SMTP server."""
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
 from cryptography.fernet import Fernet
-from faststream.kafka import KafkaBroker, KafkaMessage, TestKafkaBroker
 from pydantic import SecretStr
 
 from deploy.local.mailbox import Mailbox
 from deploy.local.processes import free_port
 from notifications.adapters.outgoing_mail import OutgoingMailRepository
 from notifications.adapters.smtp import SmtpMailer
-from notifications.app import build_runtime
 from notifications.domain.mail import DeliveryPolicy, OutgoingMail
 from notifications.service_layer.mail import MailSender
 from notifications.settings import NotificationsSettings
 from portal_contracts.notifications import InvitationEmail, SendPortalInvitation
-from portal_contracts.topics import NOTIFICATIONS_COMMANDS, dead_letter_topic
-from portal_runtime.clock import MovableClock
-from portal_runtime.runtime import ServiceRuntime
+from portal_contracts.topics import NOTIFICATIONS_COMMANDS
 from portal_runtime.sealing import Sealer
+from tests.support.notifications import NotificationsHarness, running_notifications
 from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.component
@@ -40,61 +36,22 @@ LINK = "https://portal.example.com/acme/invitations/accept?token=s3cr3t-invitati
 START = datetime(2025, 11, 21, 9, 0, tzinfo=UTC)
 
 
-@dataclass
-class Service:
-    runtime: ServiceRuntime
-    broker: KafkaBroker
-    clock: MovableClock
-    dead_letters: list[tuple[dict[str, str], dict[str, Any]]] = field(default_factory=list)
-
-    @property
-    def sealer(self) -> Sealer:
-        return Sealer(self.runtime.settings.sealing_key)
-
-    async def send(self, command: SendPortalInvitation) -> None:
-        await self.broker.publish(
-            command, NOTIFICATIONS_COMMANDS, key=command.data.customer_id.encode()
-        )
-
-    async def mail_rows(self) -> list[dict[str, Any]]:
-        return await self.runtime.store.db["outgoing_mail"].find().to_list()
-
-    async def only_row(self) -> dict[str, Any]:
-        rows = await self.mail_rows()
-        assert len(rows) == 1
-        return rows[0]
-
-
-@asynccontextmanager
-async def running(
+def running(
     mongo_uri: str, database_name: str, smtp_port: int, **settings: Any
-) -> AsyncIterator[Service]:
+) -> AbstractAsyncContextManager[NotificationsHarness]:
     """The service with its store indexes and mail sender started, on the in-memory broker."""
-    clock = MovableClock(START)
-    runtime = build_runtime(
-        NotificationsSettings(
-            mongo_uri=mongo_uri,
-            mongo_database=database_name,
-            smtp_port=smtp_port,
-            mail_poll_seconds=0.05,
-            **settings,
-        ),
-        clock,
-    )
-    service = Service(runtime, runtime.broker, clock)
+    return running_notifications(mongo_uri, database_name, smtp_port, start=START, **settings)
 
-    @runtime.broker.subscriber(dead_letter_topic(NOTIFICATIONS_COMMANDS), group_id="test-dlt")
-    async def keep_dead_letter(message: KafkaMessage) -> None:
-        service.dead_letters.append((dict(message.headers), json.loads(message.body)))
 
-    # connect_only: the runtime starts the (patched) broker itself, together with its on_start
-    # steps and background jobs, exactly as the service process does.
-    async with TestKafkaBroker(runtime.broker, connect_only=True):
-        await runtime.start()
-        try:
-            yield service
-        finally:
-            await runtime.stop()
+async def mail_rows(service: NotificationsHarness) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = await service.db["outgoing_mail"].find().to_list()
+    return rows
+
+
+async def only_row(service: NotificationsHarness) -> dict[str, Any]:
+    rows = await mail_rows(service)
+    assert len(rows) == 1
+    return rows[0]
 
 
 def invitation(
@@ -129,7 +86,7 @@ async def test_invitation_is_emailed_with_the_link_and_the_contacts_name(
     async with running(mongo_uri, database_name, port) as service:
         command = invitation(service.sealer, language="de")
 
-        await service.send(command)
+        await service.send(NOTIFICATIONS_COMMANDS, command)
 
         await eventually(lambda: asyncio.sleep(0, mailbox.messages), timeout=10)
         row = await eventually(_row_with_status(service, "sent"), timeout=10)
@@ -162,12 +119,12 @@ async def test_the_same_command_delivered_twice_sends_one_email(
     async with running(mongo_uri, database_name, port) as service:
         command = invitation(service.sealer)
 
-        await service.send(command)
-        await service.send(command)
+        await service.send(NOTIFICATIONS_COMMANDS, command)
+        await service.send(NOTIFICATIONS_COMMANDS, command)
 
         # Publishing runs the handler to the end, so both deliveries are settled by now: one
         # row, hence at most one email.
-        assert len(await service.mail_rows()) == 1
+        assert len(await mail_rows(service)) == 1
         await eventually(_row_with_status(service, "sent"), timeout=10)
 
     # The repeat was recognised as handled, not refused as a failure.
@@ -190,7 +147,7 @@ async def test_unreachable_mail_server_is_retried_with_backoff_then_given_up(
         mail_backoff_cap_seconds=15,
         smtp_timeout_seconds=2,
     ) as service:
-        await service.send(invitation(service.sealer))
+        await service.send(NOTIFICATIONS_COMMANDS, invitation(service.sealer))
 
         first = await eventually(_row_after_attempts(service, 1), timeout=10)
         assert first["status"] == "pending"
@@ -199,7 +156,7 @@ async def test_unreachable_mail_server_is_retried_with_backoff_then_given_up(
 
         # The clock has not moved, so the retry is not due: the sender leaves the row alone.
         await asyncio.sleep(0.3)
-        assert (await service.only_row())["attempts"] == 1
+        assert (await only_row(service))["attempts"] == 1
 
         service.clock.advance(timedelta(seconds=10))
         second = await eventually(_row_after_attempts(service, 2), timeout=10)
@@ -224,8 +181,8 @@ async def test_a_link_that_cannot_be_opened_is_dead_lettered_and_the_next_invita
         unreadable = invitation(service.sealer, sealed_link=other_key.seal(LINK))
         good = invitation(service.sealer)
 
-        await service.send(unreadable)
-        await service.send(good)
+        await service.send(NOTIFICATIONS_COMMANDS, unreadable)
+        await service.send(NOTIFICATIONS_COMMANDS, good)
 
         await eventually(_row_with_status(service, "sent"), timeout=10)
 
@@ -262,7 +219,7 @@ async def test_mail_left_sending_by_a_crashed_sender_is_sent_again_after_its_lea
         )
 
         await asyncio.sleep(0.3)
-        assert (await service.only_row())["status"] == "sending"
+        assert (await only_row(service))["status"] == "sending"
         assert mailbox.messages == []
 
         service.clock.advance(timedelta(seconds=61))
@@ -349,28 +306,30 @@ def _mail(message_id: str) -> OutgoingMail:
 
 
 def _row_with_status(
-    service: Service, status: str
+    service: NotificationsHarness, status: str
 ) -> Callable[[], Awaitable[dict[str, Any] | None]]:
     async def probe() -> dict[str, Any] | None:
-        rows = await service.mail_rows()
+        rows = await mail_rows(service)
         return next((r for r in rows if r["status"] == status), None)
 
     return probe
 
 
 def _row_after_attempts(
-    service: Service, attempts: int
+    service: NotificationsHarness, attempts: int
 ) -> Callable[[], Awaitable[dict[str, Any] | None]]:
     async def probe() -> dict[str, Any] | None:
-        row = await service.only_row()
+        row = await only_row(service)
         return row if row["attempts"] == attempts and row["status"] != "sending" else None
 
     return probe
 
 
-def _all_with_status(service: Service, status: str, count: int) -> Callable[[], Awaitable[bool]]:
+def _all_with_status(
+    service: NotificationsHarness, status: str, count: int
+) -> Callable[[], Awaitable[bool]]:
     async def probe() -> bool:
-        rows = await service.mail_rows()
+        rows = await mail_rows(service)
         return len(rows) == count and all(r["status"] == status for r in rows)
 
     return probe

@@ -6,57 +6,41 @@ that switches secrets at any moment of the grace period."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from faststream.kafka import KafkaBroker, KafkaMessage, TestKafkaBroker
+from faststream.kafka import KafkaBroker, TestKafkaBroker
 from litestar.testing import AsyncTestClient
-from pydantic import SecretStr
 
 from deploy.local.mailbox import Mailbox
 from notifications.adapters.webhooks import WebhookPoster
-from notifications.app import build_runtime
 from notifications.domain.webhooks import verify_signature
-from notifications.settings import NotificationsSettings
 from portal_contracts.customers import CommandRejected
 from portal_contracts.envelope import Actor, Envelope
-from portal_contracts.merchants import (
-    MerchantProfile,
-    MerchantRegistered,
-    NotificationFlags,
-    PortalSettings,
-    PortalSettingsChanged,
-)
 from portal_contracts.notifications import (
     EndpointRef,
-    MerchantNotified,
     RegisterWebhookEndpoint,
     RemoveWebhookEndpoint,
     RotateWebhookSecret,
     SecretRotation,
-    WebhookDeliveryChanged,
-    WebhookEndpoint,
     WebhookEndpointChanged,
     WebhookEndpointFacts,
 )
-from portal_contracts.portal import PortalActivity, PortalActivityRecorded
-from portal_contracts.registry import NotificationsCommand, parse_message
-from portal_contracts.topics import (
-    MERCHANT_EVENTS,
-    MERCHANT_NOTIFICATIONS,
-    NOTIFICATIONS_COMMANDS,
-    PORTAL_EVENTS,
-)
-from portal_gateway.app import create_app
+from portal_contracts.topics import MERCHANT_NOTIFICATIONS, NOTIFICATIONS_COMMANDS
 from portal_gateway.settings import GatewaySettings
 from portal_runtime import network
 from portal_runtime.clock import MovableClock
-from portal_runtime.runtime import ServiceRuntime
 from portal_runtime.sealing import Sealer
+from tests.support.notifications import (
+    OPERATOR_TOKEN,
+    NotificationsHarness,
+    gateway_with_fake_notifications,
+    running_notifications,
+)
+from tests.support.portal import register_merchant
 from tests.support.waiting import eventually
 from tests.support.webhooks import WebhookReceiver
 
@@ -66,7 +50,6 @@ START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 OLD_SECRET = "whsec_old_secret"
 NEW_SECRET = "whsec_new_secret"
 GRACE = timedelta(hours=24)
-OPERATOR = {"X-Operator-Token": "operator-secret"}
 
 
 async def _value(value: Any) -> Any:
@@ -76,140 +59,29 @@ async def _value(value: Any) -> Any:
 # -- notifications ---------------------------------------------------------------------------
 
 
-@dataclass
-class Notifications:
-    runtime: ServiceRuntime
-    clock: MovableClock
-    org: str = field(default_factory=lambda: f"org_{uuid.uuid4().hex[:8]}")
-    published: list[Envelope] = field(default_factory=list)
-
-    @property
-    def sealer(self) -> Sealer:
-        return Sealer(self.runtime.settings.sealing_key)
-
-    def envelope(self, **extra: Any) -> dict[str, Any]:
-        return {
-            "occurred_at": self.clock.now(),
-            "organisation_id": self.org,
-            "correlation_id": uuid.uuid4().hex,
-            **extra,
-        }
-
-    async def send(self, topic: str, message: Envelope) -> None:
-        await self.runtime.broker.publish(message, topic, key=message.key().encode())
-
-    def of(self, kind: type[Envelope]) -> list[Any]:
-        return [m for m in self.published if isinstance(m, kind)]
-
-    def deliveries(self, status: str) -> Callable[[], Any]:
-        return lambda: _value(
-            [c for c in self.of(WebhookDeliveryChanged) if c.data.status == status]
-        )
-
-    async def merchant(self) -> None:
-        await self.send(
-            MERCHANT_EVENTS,
-            MerchantRegistered(
-                **self.envelope(),
-                data=MerchantProfile(
-                    name="Acme Tea Club", portal_slug="acme", contact_email="owner@acme.example"
-                ),
-            ),
-        )
-        await self.send(
-            MERCHANT_EVENTS,
-            PortalSettingsChanged(
-                **self.envelope(),
-                data=PortalSettings(
-                    portal_name="Acme Tea Club",
-                    portal_slug="acme",
-                    notifications=NotificationFlags(
-                        notify_me_of_activity=True,
-                        notify_me_by_email=False,
-                        email_customers_on_comments=False,
-                    ),
-                    preferences={},
-                ),
-            ),
-        )
-
-    async def endpoint(self, url: str, secret: str = OLD_SECRET) -> str:
-        endpoint_id = f"we_{uuid.uuid4().hex[:8]}"
-        await self.send(
-            NOTIFICATIONS_COMMANDS,
-            RegisterWebhookEndpoint(
-                **self.envelope(),
-                data=WebhookEndpoint(
-                    endpoint_id=endpoint_id, url=url, sealed_secret=self.sealer.seal(secret)
-                ),
-            ),
-        )
-        await eventually(
-            lambda: _value(
-                [e for e in self.of(WebhookEndpointChanged) if e.data.endpoint_id == endpoint_id]
-            ),
-            timeout=10,
-        )
-        return endpoint_id
-
-    def rotation(self, endpoint_id: str, secret: str = NEW_SECRET) -> RotateWebhookSecret:
-        return RotateWebhookSecret(
-            **self.envelope(actor=Actor(kind="merchant", id="key_1")),
-            data=SecretRotation(
-                endpoint_id=endpoint_id,
-                sealed_secret=self.sealer.seal(secret),
-                previous_valid_until=self.clock.now() + GRACE,
-            ),
-        )
-
-    async def approval(self, quote_id: str) -> None:
-        await self.send(
-            PORTAL_EVENTS,
-            PortalActivityRecorded(
-                **self.envelope(actor=Actor(kind="contact", id="ct_1")),
-                data=PortalActivity(
-                    customer_id="cus_1",
-                    contact_id="ct_1",
-                    module="quotes",
-                    action="approve",
-                    subject_id=quote_id,
-                ),
-            ),
-        )
-
-
-@asynccontextmanager
-async def notifications(
-    mongo_uri: str, database_name: str, smtp_port: int, **settings: Any
-) -> AsyncIterator[Notifications]:
-    clock = MovableClock(START)
-    runtime = build_runtime(
-        NotificationsSettings(
-            mongo_uri=mongo_uri,
-            mongo_database=database_name,
-            smtp_port=smtp_port,
-            mail_poll_seconds=0.05,
-            webhook_poll_seconds=0.05,
-            webhook_timeout_seconds=2,
-            outbox_poll_seconds=0.05,
-            **settings,
+async def registered(service: NotificationsHarness, url: str, secret: str = OLD_SECRET) -> str:
+    """A webhook endpoint registered, once notifications has confirmed it."""
+    endpoint_id = await service.endpoint(url, secret)
+    await eventually(
+        lambda: _value(
+            [e for e in service.of(WebhookEndpointChanged) if e.data.endpoint_id == endpoint_id]
         ),
-        clock,
+        timeout=10,
     )
-    service = Notifications(runtime, clock)
+    return endpoint_id
 
-    @runtime.broker.subscriber(MERCHANT_NOTIFICATIONS, group_id="test-stream")
-    async def keep(message: KafkaMessage) -> None:
-        parsed = parse_message(message.body)
-        if isinstance(parsed, Envelope):
-            service.published.append(parsed)
 
-    async with TestKafkaBroker(runtime.broker, connect_only=True):
-        await runtime.start()
-        try:
-            yield service
-        finally:
-            await runtime.stop()
+def secret_rotation(
+    service: NotificationsHarness, endpoint_id: str, secret: str = NEW_SECRET
+) -> RotateWebhookSecret:
+    return RotateWebhookSecret(
+        **service.envelope(actor=Actor(kind="merchant", id="key_1")),
+        data=SecretRotation(
+            endpoint_id=endpoint_id,
+            sealed_secret=service.sealer.seal(secret),
+            previous_valid_until=service.clock.now() + GRACE,
+        ),
+    )
 
 
 async def test_after_a_rotation_both_secrets_sign_until_the_grace_period_ends(
@@ -218,13 +90,13 @@ async def test_after_a_rotation_both_secrets_sign_until_the_grace_period_ends(
     _, port = smtp_server
     async with (
         WebhookReceiver() as receiver,
-        notifications(
-            mongo_uri, database_name, port, allow_private_webhook_targets=True
+        running_notifications(
+            mongo_uri, database_name, port, start=START, allow_private_webhook_targets=True
         ) as service,
     ):
         await service.merchant()
-        endpoint_id = await service.endpoint(receiver.url)
-        rotation = service.rotation(endpoint_id)
+        endpoint_id = await registered(service, receiver.url)
+        rotation = secret_rotation(service, endpoint_id)
         await service.send(NOTIFICATIONS_COMMANDS, rotation)
         [rotated] = await eventually(
             lambda: _value(
@@ -236,11 +108,11 @@ async def test_after_a_rotation_both_secrets_sign_until_the_grace_period_ends(
             ),
             timeout=10,
         )
-        await service.approval("qt_in_grace")
+        await service.activity("quotes", "approve", "qt_in_grace")
         await eventually(lambda: _value(len(receiver.received) == 1), timeout=10)
 
         service.clock.advance(GRACE + timedelta(seconds=1))
-        await service.approval("qt_after_grace")
+        await service.activity("quotes", "approve", "qt_after_grace")
         await eventually(lambda: _value(len(receiver.received) == 2), timeout=10)
 
     assert rotated.data.status == "active"
@@ -266,18 +138,18 @@ async def test_rotating_an_endpoint_that_is_not_the_merchants_is_refused(
     mongo_uri: str, database_name: str, smtp_server: tuple[Mailbox, int]
 ) -> None:
     _, port = smtp_server
-    async with notifications(mongo_uri, database_name, port) as service:
-        endpoint_id = await service.endpoint("https://hooks.acme.example/in")
+    async with running_notifications(mongo_uri, database_name, port, start=START) as service:
+        endpoint_id = await registered(service, "https://hooks.acme.example/in")
         owner = service.org
         service.org = f"org_{uuid.uuid4().hex[:8]}"
-        stolen = service.rotation(endpoint_id, "whsec_thief")
-        unknown = service.rotation("we_nobody")
+        stolen = secret_rotation(service, endpoint_id, "whsec_thief")
+        unknown = secret_rotation(service, "we_nobody")
         service.org = owner
         await service.send(
             NOTIFICATIONS_COMMANDS,
             RemoveWebhookEndpoint(**service.envelope(), data=EndpointRef(endpoint_id=endpoint_id)),
         )
-        removed = service.rotation(endpoint_id, "whsec_too_late")
+        removed = secret_rotation(service, endpoint_id, "whsec_too_late")
         for command in (stolen, unknown, removed):
             await service.send(NOTIFICATIONS_COMMANDS, command)
         refusals = await eventually(
@@ -306,22 +178,17 @@ async def test_a_delivery_to_a_private_address_fails_without_a_request_and_is_sh
     _, port = smtp_server
     async with (
         WebhookReceiver() as receiver,
-        notifications(
-            mongo_uri, database_name, port, webhook_retry_schedule_seconds=(60,)
+        running_notifications(
+            mongo_uri, database_name, port, start=START, webhook_retry_schedule_seconds=(60,)
         ) as service,
     ):
         await service.merchant()
-        await service.endpoint(f"http://{host}:{receiver.port}/hooks")
-        await service.approval("qt_1")
+        await registered(service, f"http://{host}:{receiver.port}/hooks")
+        await service.activity("quotes", "approve", "qt_1")
         [retrying] = await eventually(service.deliveries("retrying"), timeout=10)
         service.clock.advance(timedelta(seconds=60))
         [dead] = await eventually(service.deliveries("dead"), timeout=10)
-        [alert] = await eventually(
-            lambda: _value(
-                [n for n in service.of(MerchantNotified) if n.data.kind == "webhook.dead"]
-            ),
-            timeout=10,
-        )
+        [alert] = await eventually(lambda: _value(service.notified("webhook.dead")), timeout=10)
 
     assert retrying.data.response_status is None
     assert retrying.data.last_error is not None
@@ -403,14 +270,8 @@ class Gateway:
     fake: FakeNotifications
 
     async def merchant(self) -> dict[str, str]:
-        slug = f"w-{uuid.uuid4().hex[:10]}"
-        response = await self.client.post(
-            "/operator/v1/merchants",
-            json={"name": "Acme", "portal_slug": slug, "contact_email": "owner@acme.example"},
-            headers=OPERATOR,
-        )
-        assert response.status_code == 201, response.text
-        return {"X-API-Key": response.json()["api_key"]}
+        merchant = await register_merchant(self.client, "", OPERATOR_TOKEN, "Acme")
+        return {"X-API-Key": merchant["api_key"]}
 
     async def register(self, admin: dict[str, str], url: str) -> Any:
         return await self.client.post(
@@ -421,25 +282,8 @@ class Gateway:
 @pytest.fixture
 async def gateway(mongo_uri: str, database_name: str) -> AsyncIterator[Gateway]:
     clock = MovableClock(START)
-    app = create_app(
-        GatewaySettings(
-            mongo_uri=mongo_uri,
-            mongo_database=database_name,
-            operator_token=SecretStr("operator-secret"),
-            command_timeout_seconds=5,
-            outbox_poll_seconds=0.05,
-        ),
-        clock,
-    )
-    broker = app.state.runtime.broker
-    fake = FakeNotifications(broker)
-
-    @broker.subscriber(NOTIFICATIONS_COMMANDS, group_id="fake-notifications")  # type: ignore[untyped-decorator]
-    async def on_command(message: NotificationsCommand) -> None:
-        if isinstance(message, Envelope):
-            await fake.answer(message)
-
-    async with TestKafkaBroker(broker), AsyncTestClient(app) as client:
+    app, fake = gateway_with_fake_notifications(mongo_uri, database_name, clock, FakeNotifications)
+    async with TestKafkaBroker(app.state.runtime.broker), AsyncTestClient(app) as client:
         yield Gateway(client, clock, fake)
 
 

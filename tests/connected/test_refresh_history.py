@@ -16,14 +16,13 @@ import pytest
 from litestar.testing import AsyncTestClient
 from pymongo import AsyncMongoClient
 
-from identity.adapters.passwords import PasswordHashing
 from identity.adapters.repositories import Merchants
 from identity.app import create_app
 from identity.settings import IdentitySettings
 from portal_runtime.clock import MovableClock
+from tests.support.sign_in import PASSWORD, stored_contact
 
 pytestmark = pytest.mark.connected
-PASSWORD = "correct-horse-42"
 HISTORY = IdentitySettings().refresh_token_history
 
 
@@ -47,19 +46,7 @@ class Portal:
 
     async def signed_in(self) -> dict[str, Any]:
         """A new contact's first token pair."""
-        email = f"ada.{uuid.uuid4().hex[:8]}@engines.example"
-        await self.db["portal_users"].insert_one(
-            {
-                "organisation_id": self.organisation_id,
-                "customer_id": f"cus_{uuid.uuid4().hex[:8]}",
-                "contact_id": f"ct_{uuid.uuid4().hex[:8]}",
-                "email": email,
-                "name": "Ada Lovelace",
-                "status": "active",
-                "password_hash": await PasswordHashing(1, 1024, 1).hash(PASSWORD),
-                "created_at": datetime.now(UTC),
-            }
-        )
+        email = await stored_contact(self.db, self.organisation_id)
         answer = await self.post(
             "/sessions", {"portal_slug": self.slug, "email": email, "password": PASSWORD}
         )

@@ -1,4 +1,6 @@
-"""Signing in through the gateway the way a portal contact does, for the e2e tests."""
+"""Signing in through the gateway the way a portal contact does, for the e2e tests; and a
+contact who can sign in, written straight into identity's database, for tests that run
+identity in-process."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 
 from deploy.local.stack import LocalStack
+from identity.adapters.passwords import PasswordHashing
 from identity.settings import DEV_TOKEN_PRIVATE_KEY
 from tests.support.portal import create_customer, invitation_email, register_merchant, token_from
 from tests.support.waiting import eventually
@@ -49,6 +52,25 @@ async def portal_contact(
         "customer_id": created.json()["customer_id"],
         "api": f"{gateway}/portal/{merchant['slug']}/api",
     }
+
+
+async def stored_contact(identity_db: Any, organisation_id: str, password: str = PASSWORD) -> str:
+    """A fresh active contact of a new customer of the organisation, with `password` (hashed
+    with the cheapest argon2 cost); its email."""
+    email = f"ada.{uuid.uuid4().hex[:8]}@engines.example"
+    await identity_db["portal_users"].insert_one(
+        {
+            "organisation_id": organisation_id,
+            "customer_id": f"cus_{uuid.uuid4().hex[:8]}",
+            "contact_id": f"ct_{uuid.uuid4().hex[:8]}",
+            "email": email,
+            "name": "Ada Lovelace",
+            "status": "active",
+            "password_hash": await PasswordHashing(1, 1024, 1).hash(password),
+            "created_at": datetime.now(UTC),
+        }
+    )
+    return email
 
 
 async def sign_in(
