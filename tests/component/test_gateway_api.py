@@ -5,15 +5,18 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from faststream.kafka import TestKafkaBroker
 from litestar.testing import AsyncTestClient
 from pydantic import SecretStr
+from pymongo import AsyncMongoClient
 
 from portal_contracts.customers import CommandRejected, CreateCustomer, CustomerCreated, Rejection
 from portal_contracts.registry import SubscriptionsCommand
 from portal_contracts.topics import CUSTOMER_EVENTS, SUBSCRIPTIONS_COMMANDS
+from portal_gateway.adapters.read_models import Commands
 from portal_gateway.app import create_app
 from portal_gateway.settings import GatewaySettings
 
@@ -140,3 +143,54 @@ async def test_slug_taken_and_bad_input(client: AsyncTestClient) -> None:  # typ
     )
     assert missing_field.status_code == 400
     assert set(missing_field.json()["fields"]) >= {"portal_slug", "contact_email"}
+
+
+async def test_a_merchant_reads_where_any_of_its_commands_stands(
+    client: AsyncTestClient,  # type: ignore[type-arg]
+    mongo_uri: str,
+    database_name: str,
+) -> None:
+    response = await client.post(
+        "/operator/v1/merchants",
+        json={"name": "Status Co", "portal_slug": "component-four", "contact_email": "s@b.example"},
+        headers=OPERATOR,
+    )
+    assert response.status_code == 201, response.text
+    merchant = response.json()
+    key = {"X-API-Key": merchant["api_key"]}
+    other_key = {"X-API-Key": await merchant_key(client, "component-five")}
+    # The app runs on the test client's own loop: the test writes with a client of its own.
+    mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(mongo_uri, tz_aware=True)
+    commands = Commands(mongo[database_name])
+    await commands.add(
+        {
+            "_id": "cmd_invoice_1",
+            "organisation_id": merchant["organisation_id"],
+            "correlation_id": "corr-invoice-1",
+            "type": "CreateInvoice",
+            "customer_id": "cus_1",
+            "outcomes": ["InvoiceIssued", "CommandRejected"],
+            "status": "pending",
+            "created_at": datetime.now(UTC),
+        }
+    )
+
+    pending = await client.get("/admin/v1/commands/cmd_invoice_1", headers=key)
+    assert pending.status_code == 202, pending.text
+    assert pending.json()["status_url"] == "/admin/v1/commands/cmd_invoice_1"
+
+    outcome = {"status": "succeeded", "outcome_type": "InvoiceIssued", "result": {"n": "INV-1"}}
+    assert await commands.finish("corr-invoice-1", "InvoiceIssued", outcome)
+    settled = await client.get("/admin/v1/commands/cmd_invoice_1", headers=key)
+    assert settled.status_code == 200, settled.text
+    assert settled.json() == {
+        "command_id": "cmd_invoice_1",
+        "command": "CreateInvoice",
+        "status": "succeeded",
+        "outcome": "InvoiceIssued",
+        "result": {"n": "INV-1"},
+    }
+    # Another merchant's key finds nothing there.
+    assert (
+        await client.get("/admin/v1/commands/cmd_invoice_1", headers=other_key)
+    ).status_code == 404

@@ -9,7 +9,7 @@ from litestar import Controller, Response, get, post
 from litestar.params import Parameter
 
 from portal_contracts.common import Contact
-from portal_contracts.customers import NewCustomer
+from portal_contracts.customers import CreateCustomer, NewCustomer
 from portal_gateway.adapters.read_models import Commands
 from portal_gateway.api.merchant_auth import ADMIN_DEPENDENCIES, Merchant, merchant_guard
 from portal_gateway.api.schemas import CustomerRegistration
@@ -21,6 +21,8 @@ from portal_gateway.service_layer.commands import (
 from portal_gateway.service_layer.context import Gateway
 from portal_gateway.service_layer.customers import create_customer, customer_details
 from portal_runtime.errors import NotFound
+
+CREATE_CUSTOMER = CreateCustomer.model_fields["type"].default
 
 IdempotencyKey = Annotated[
     str | None, Parameter(header="Idempotency-Key", max_length=200, required=False)
@@ -79,9 +81,28 @@ def controller(gateway: Gateway) -> type[Controller]:
             command = await Commands(gateway.store.db).get(str(merchant["_id"]), command_id)
             if command is None:
                 raise NotFound(f"there is no command '{command_id}'")
-            return await _outcome(gateway, command)
+            if command.get("type") == CREATE_CUSTOMER:
+                return await _outcome(gateway, command)
+            return _settled(command)
 
     return AdminController
+
+
+def _settled(command: dict[str, Any]) -> Response[dict[str, Any]]:
+    """Any other command: its outcome event and what that event said, or still pending."""
+    raise_if_rejected(command)
+    if command["status"] != "succeeded":
+        return Response(pending_response(command, "/admin/v1"), status_code=202)
+    return Response(
+        {
+            "command_id": command["_id"],
+            "command": command.get("type"),
+            "status": "succeeded",
+            "outcome": command.get("outcome_type"),
+            "result": command.get("result", {}),
+        },
+        status_code=200,
+    )
 
 
 async def _outcome(gateway: Gateway, command: dict[str, Any]) -> Response[dict[str, Any]]:
