@@ -204,6 +204,24 @@ class QuoteDeclined(Envelope):
     data: QuoteStep
 
 
+class QuoteExpiry(_Value):
+    """A sent or viewed quote passed its `expires_on` date unanswered; it can no longer be
+    accepted or declined."""
+
+    quote_id: str
+    customer_id: str
+    number: str
+    expires_on: dt.date
+
+
+class QuoteExpired(Envelope):
+    """Event (invoicing's clock): the quote's status is now `expired`."""
+
+    type: Literal["QuoteExpired"] = "QuoteExpired"
+    schema_version: Literal[1] = 1
+    data: QuoteExpiry
+
+
 class QuoteComment(_Value):
     quote_id: str
     customer_id: str
@@ -535,6 +553,7 @@ MESSAGES: tuple[type[Envelope], ...] = (
     QuoteViewed,
     QuoteAccepted,
     QuoteDeclined,
+    QuoteExpired,
     QuoteCommentAdded,
     SalesOrderCreated,
     SalesOrderFulfilled,
@@ -552,6 +571,7 @@ QuoteMessage = Annotated[
     | Annotated[QuoteViewed, Tag("QuoteViewed.v1")]
     | Annotated[QuoteAccepted, Tag("QuoteAccepted.v1")]
     | Annotated[QuoteDeclined, Tag("QuoteDeclined.v1")]
+    | Annotated[QuoteExpired, Tag("QuoteExpired.v1")]
     | Annotated[QuoteCommentAdded, Tag("QuoteCommentAdded.v1")]
     | Annotated[SalesOrderCreated, Tag("SalesOrderCreated.v1")]
     | Annotated[SalesOrderFulfilled, Tag("SalesOrderFulfilled.v1")]

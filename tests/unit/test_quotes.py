@@ -64,7 +64,7 @@ def test_a_sent_or_viewed_quote_can_be_accepted_or_declined(status: str) -> None
     assert declined.decline_reason == "Too expensive"
 
 
-@pytest.mark.parametrize("status", ["draft", "accepted", "declined", "expired"])
+@pytest.mark.parametrize("status", ["draft", "accepted", "declined"])
 def test_answering_a_quote_that_is_not_open_is_a_conflict(status: str) -> None:
     with pytest.raises(QuoteRuleBroken) as refused:
         quote(status).decline("ct_1", "no", NOW)
@@ -78,6 +78,44 @@ def test_an_expired_quote_cannot_be_accepted_and_a_decline_needs_a_reason() -> N
         quote("sent", expires_on=dt.date(2025, 3, 3)).accept("ct_1", NOW)
     with pytest.raises(QuoteRuleBroken, match="say why"):
         quote("sent").decline("ct_1", "   ", NOW)
+
+
+def test_an_open_quote_expires_once_the_day_after_its_expiry_date_begins() -> None:
+    valid_through_march_3 = dt.date(2025, 3, 3)
+    last_moment = dt.datetime(2025, 3, 3, 23, 59, 59, tzinfo=dt.UTC)
+    for status in ("sent", "viewed"):
+        q = quote(status, expires_on=valid_through_march_3)
+
+        assert q.expire(last_moment) is False
+        assert q.status == status
+        assert q.expire(NOW) is True
+        assert (q.status, q.expired_at) == ("expired", NOW)
+        assert q.expire(NOW + dt.timedelta(days=1)) is False
+        assert q.expired_at == NOW
+
+
+@pytest.mark.parametrize("status", ["draft", "accepted", "declined", "expired"])
+def test_drafts_answered_and_undated_quotes_never_expire(status: str) -> None:
+    later = NOW + dt.timedelta(days=365)
+
+    assert quote(status, expires_on=dt.date(2025, 3, 3)).expire(later) is False
+    undated = quote("sent")
+    assert undated.expire(later) is False
+    assert undated.status == "sent"
+
+
+def test_an_expired_quote_refuses_answers_as_expired_whether_or_not_the_job_ran() -> None:
+    answered_late = quote("sent", expires_on=dt.date(2025, 3, 3))
+    expired = quote("sent", expires_on=dt.date(2025, 3, 3))
+    expired.expire(NOW)
+
+    for late in (answered_late, expired):
+        with pytest.raises(QuoteRuleBroken) as refused:
+            late.decline("ct_1", "too late", NOW)
+        assert refused.value.code == "quote_expired"
+        with pytest.raises(QuoteRuleBroken, match="expired"):
+            late.accept("ct_1", NOW)
+        assert late.answered_at is None
 
 
 def test_the_portal_sees_its_own_comments_and_only_the_merchant_comments_marked_for_it() -> None:

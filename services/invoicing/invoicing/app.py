@@ -15,7 +15,7 @@ from invoicing.adapters import payments as payment_store
 from invoicing.adapters.accounts import AccountRepository
 from invoicing.adapters.payment_gateway import MongoChargeBook, SandboxGateway
 from invoicing.handlers import commands, customer_events, documents, subscription_events
-from invoicing.service_layer import invoices, payments
+from invoicing.service_layer import invoices, payments, quotes
 from invoicing.service_layer.payments import Payments
 from invoicing.settings import InvoicingSettings
 from portal_runtime.clock import Clock
@@ -46,6 +46,7 @@ def build_runtime(
     documents.register(runtime)
     poll = settings.jobs_poll_seconds
     runtime.jobs.append(every(poll, lambda: invoices.mark_overdue(runtime.store)))
+    runtime.jobs.append(every(poll, lambda: quotes.expire_quotes(runtime.store, ctx.instance)))
     runtime.jobs.append(every(poll, lambda: payments.run_autocharge_retries(ctx)))
     runtime.jobs.append(every(poll, lambda: payments.resolve_payments(ctx)))
     return runtime

@@ -13,7 +13,7 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
 from invoicing.domain.credit_notes import CreditNote
-from invoicing.domain.quotes import Quote
+from invoicing.domain.quotes import ANSWERABLE, Quote
 from invoicing.domain.statements import Entry
 
 Document = dict[str, Any]
@@ -35,6 +35,8 @@ async def ensure_indexes(db: AsyncDatabase[Document]) -> None:
     for name, key in ((QUOTES, "quote_id"), (SALES_ORDERS, "sales_order_id")):
         await db[name].create_index([("organisation_id", ASCENDING), (key, ASCENDING)], unique=True)
         await db[name].create_index([*scope, ("created_at", ASCENDING)])
+    # The expiry job's scan: open quotes by expiry date, across merchants.
+    await db[QUOTES].create_index([("status", ASCENDING), ("expires_on", ASCENDING)])
     await db[CREDIT_NOTES].create_index(
         [("organisation_id", ASCENDING), ("credit_note_id", ASCENDING)], unique=True
     )
@@ -105,13 +107,50 @@ class QuoteRepository(_Repository):
 
     async def get(self, organisation_id: str, customer_id: str, quote_id: str) -> Quote | None:
         doc = await self._get(organisation_id, customer_id, quote_id)
-        return Quote(**doc) if doc else None
+        return _quote(doc) if doc else None
 
     async def exists(self, organisation_id: str, quote_id: str) -> bool:
         return await self._exists(organisation_id, quote_id)
 
     async def save(self, quote: Quote) -> None:
-        await self._put(asdict(quote))
+        await self._put(_document(quote))
+
+    async def past_expiry(self, today: dt.date, limit: int = 200) -> list[Quote]:
+        """Open (sent or viewed) quotes whose expiry date is before `today`, any merchant."""
+        cursor = self.collection.find(
+            {"status": {"$in": sorted(ANSWERABLE)}, "expires_on": {"$lt": today.isoformat()}},
+            {"_id": 0},
+            session=self.session,
+        ).limit(limit)
+        return [_quote(doc) async for doc in cursor]
+
+    async def save_expired(self, quote: Quote) -> bool:
+        """Store the expiry only if the quote is still open: of two runs (or an answer racing
+        the run) one wins; False for the loser, which then tells nobody."""
+        result = await self.collection.update_one(
+            {
+                "organisation_id": quote.organisation_id,
+                "quote_id": quote.quote_id,
+                "status": {"$in": sorted(ANSWERABLE)},
+            },
+            {"$set": {"status": quote.status, "expired_at": quote.expired_at}},
+            session=self.session,
+        )
+        return result.modified_count == 1
+
+
+def _document(quote: Quote) -> Document:
+    # BSON has no date type: the expiry date is stored as its ISO text, which sorts by date.
+    doc = asdict(quote)
+    doc["expires_on"] = quote.expires_on.isoformat() if quote.expires_on else None
+    return doc
+
+
+def _quote(doc: Document) -> Quote:
+    expires_on = doc.get("expires_on")
+    if isinstance(expires_on, str):
+        doc = {**doc, "expires_on": dt.date.fromisoformat(expires_on)}
+    return Quote(**doc)
 
 
 class SalesOrderRepository(_Repository):

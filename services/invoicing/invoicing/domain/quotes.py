@@ -1,7 +1,9 @@
 """Quotes (estimates): what a merchant offers and how the customer answers it.
 
 A quote goes draft -> sent -> viewed -> accepted or declined. The customer may answer only
-while it is sent or viewed; answering anything else is a conflict.
+while it is sent or viewed; answering anything else is a conflict. A sent or viewed quote left
+unanswered past its `expires_on` date (by the UTC date, whatever the merchant's time zone)
+becomes expired, once, and can no longer be answered.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ class Quote:
     sent_at: dt.datetime | None = None
     viewed_at: dt.datetime | None = None
     answered_at: dt.datetime | None = None
+    expired_at: dt.datetime | None = None
     answered_by: str | None = None
     decline_reason: str | None = None
     comments: list[dict[str, Any]] = field(default_factory=list)
@@ -69,13 +72,25 @@ class Quote:
         self.status = "declined"
         self.decline_reason = reason.strip()
 
+    def expire(self, now: dt.datetime) -> bool:
+        """An open quote past its expiry date becomes expired; anything else stays as it is."""
+        if self.status not in ANSWERABLE or not self.past_expiry(now):
+            return False
+        self.status = "expired"
+        self.expired_at = now
+        return True
+
+    def past_expiry(self, now: dt.datetime) -> bool:
+        """The day after `expires_on` (UTC) has begun: the quote was valid through that date."""
+        return self.expires_on is not None and now.date() > self.expires_on
+
     def _answer(self, contact_id: str, now: dt.datetime, verb: str) -> None:
+        if self.status == "expired" or (self.status in ANSWERABLE and self.past_expiry(now)):
+            raise QuoteRuleBroken("quote_expired", f"quote {self.number} has expired")
         if self.status not in ANSWERABLE:
             raise QuoteRuleBroken(
                 "quote_not_open", f"quote {self.number} is {self.status} and cannot be {verb}ed"
             )
-        if self.expires_on is not None and now.date() > self.expires_on:
-            raise QuoteRuleBroken("quote_expired", f"quote {self.number} has expired")
         self.answered_at = now
         self.answered_by = contact_id
 

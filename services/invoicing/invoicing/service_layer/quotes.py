@@ -1,13 +1,16 @@
 """Quotes: the merchant creates and sends them; the customer views, accepts or declines them;
-both sides comment. Every step is an event on `invoicing.quote-events`."""
+both sides comment; unanswered ones expire by the clock. Every step is an event on
+`invoicing.quote-events`."""
 
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from typing import Any
 
 from invoicing.adapters.document_repositories import QuoteRepository, next_number
 from invoicing.adapters.invoices import MerchantNames
+from invoicing.adapters.payments import Leases
 from invoicing.adapters.quote_pdf import render_quote_pdf
 from invoicing.domain.quotes import Quote, QuoteRuleBroken, quote_total
 from invoicing.service_layer.documents import customer_name, emit_document
@@ -24,6 +27,8 @@ from portal_contracts.documents import (
     QuoteCommentAdded,
     QuoteCreated,
     QuoteDeclined,
+    QuoteExpired,
+    QuoteExpiry,
     QuoteSent,
     QuoteSnapshot,
     QuoteStep,
@@ -37,6 +42,7 @@ from portal_contracts.topics import NOTIFICATIONS_COMMANDS, QUOTE_EVENTS
 from portal_runtime.store import Store, Transaction
 
 CONSUMER = "invoicing.documents"
+EXPIRY_LEASE = timedelta(seconds=60)
 log = logging.getLogger(__name__)
 
 
@@ -261,3 +267,49 @@ async def comment_on_quote(store: Store, command: CommentOnQuote) -> None:
             )
 
     await store.transaction(work, handling=(CONSUMER, command))
+
+
+async def expire_quotes(store: Store, instance: str | None = None, batch: int = 200) -> int:
+    """Sent or viewed quotes past their expiry date become expired (by the clock); returns how
+    many this run expired (at most `batch`; the next run takes the rest).
+
+    With `instance`, the run first takes the job's lease, so one instance of the service does
+    the work at a time. Safety does not rest on the lease: each quote changes in its own
+    transaction, on the condition that it is still open, so concurrent runs (or an answer
+    racing the run) expire it once."""
+    now = store.clock.now()
+    if instance is not None and not await Leases(store.db).take(
+        "quote-expiry", instance, now, EXPIRY_LEASE
+    ):
+        return 0
+    expired = 0
+    for candidate in await QuoteRepository(store.db).past_expiry(now.date(), batch):
+
+        async def work(tx: Transaction, ref: Quote = candidate) -> bool:
+            quotes = QuoteRepository(tx.db, tx.session)
+            quote = await quotes.get(ref.organisation_id, ref.customer_id, ref.quote_id)
+            if quote is None or not quote.expire(now) or not await quotes.save_expired(quote):
+                return False
+            assert quote.expires_on is not None  # only a dated quote expires
+            cause = {
+                "organisation_id": quote.organisation_id,
+                "correlation_id": f"expiry:{quote.quote_id}",
+            }
+            await tx.emit(
+                QUOTE_EVENTS,
+                QuoteExpired(
+                    **cause,
+                    occurred_at=now,
+                    data=QuoteExpiry(
+                        quote_id=quote.quote_id,
+                        customer_id=quote.customer_id,
+                        number=quote.number,
+                        expires_on=quote.expires_on,
+                    ),
+                ),
+            )
+            await publish_quote_pdf(tx, cause, quote)
+            return True
+
+        expired += bool(await store.transaction(work))
+    return expired

@@ -16,6 +16,7 @@ from portal_contracts.documents import (
     QuoteAccepted,
     QuoteCreated,
     QuoteDeclined,
+    QuoteExpired,
     QuoteSent,
     QuoteViewed,
 )
@@ -59,6 +60,7 @@ async def project_dashboard(tx: Transaction, event: Envelope) -> None:
             | QuoteViewed(data=quote)
             | QuoteAccepted(data=quote)
             | QuoteDeclined(data=quote)
+            | QuoteExpired(data=quote)
         ):
             await _store(tx, org, quote.customer_id, await _quotes_awaiting(tx, org, quote))
         case (

@@ -26,6 +26,7 @@ from portal_contracts.documents import (
     QuoteCommentAdded,
     QuoteCreated,
     QuoteDeclined,
+    QuoteExpired,
     QuoteSent,
     QuoteViewed,
     SalesOrderCreated,
@@ -101,6 +102,9 @@ async def project_documents(tx: Transaction, event: Envelope) -> None:
             if s.reason is not None:
                 changes["decline_reason"] = s.reason
             await _upsert(tx, QUOTES, "quote_id", event, s.customer_id, s.quote_id, changes)
+        case QuoteExpired(data=e):
+            expired = {"status": "expired", "expired_at": event.occurred_at.isoformat()}
+            await _upsert(tx, QUOTES, "quote_id", event, e.customer_id, e.quote_id, expired)
         case QuoteCommentAdded(data=c):
             comment = c.model_dump(mode="json", exclude={"quote_id", "customer_id"})
             await _upsert(
