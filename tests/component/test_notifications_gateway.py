@@ -308,9 +308,8 @@ async def test_a_customer_sees_only_its_own_reviews_and_never_another_merchants(
         f"/portal/{other.slug}/api/reviews", headers=token(acme.organisation_id, *ana)
     )
     assert elsewhere.status_code == 401
-    assert (await portal.client.get("/admin/v1/reviews", headers=other.admin)).json() == {
-        "reviews": []
-    }
+    theirs = (await portal.client.get("/admin/v1/reviews", headers=other.admin)).json()
+    assert (theirs["reviews"], theirs["total"]) == ([], 0)
     no_token = await portal.client.post(f"/portal/{acme.slug}/api/reviews", json={"rating": 5})
     assert no_token.status_code == 401
     expired = await portal.client.post(
@@ -531,9 +530,22 @@ async def test_the_feed_and_delivery_log_come_from_notifications_events(portal: 
         "/admin/v1/notifications", params={"unread": "true"}, headers=acme.admin
     )
     assert [n["notification_id"] for n in unread.json()["notifications"]] == ["nt_1"]
-    assert (await portal.client.get("/admin/v1/notifications", headers=other.admin)).json() == {
-        "notifications": []
-    }
+    theirs = (await portal.client.get("/admin/v1/notifications", headers=other.admin)).json()
+    assert (theirs["notifications"], theirs["total"]) == ([], 0)
+    # A page at a time, newest first; `total` counts them all.
+    second = await portal.client.get(
+        "/admin/v1/notifications", params={"limit": 1, "page": 2}, headers=acme.admin
+    )
+    assert [n["notification_id"] for n in second.json()["notifications"]] == ["nt_0"]
+    assert (second.json()["page"], second.json()["total"]) == (2, 2)
+    beyond = await portal.client.get(
+        "/admin/v1/notifications", params={"limit": 1, "page": 3}, headers=acme.admin
+    )
+    assert beyond.json()["notifications"] == []
+    bad_page = await portal.client.get(
+        "/admin/v1/notifications", params={"page": 0}, headers=acme.admin
+    )
+    assert bad_page.status_code == 400
 
     dead = await portal.client.get(
         "/admin/v1/webhooks/deliveries", params={"status": "dead"}, headers=acme.admin

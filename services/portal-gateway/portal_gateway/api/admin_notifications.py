@@ -49,6 +49,7 @@ from portal_runtime.sealing import Sealer
 from portal_runtime.store import Transaction
 
 Limit = Annotated[int, Parameter(ge=1, le=500)]
+Page = Annotated[int, Parameter(ge=1, le=100_000)]
 
 
 class NewEndpoint(BaseModel):
@@ -118,11 +119,13 @@ def controller(gateway: Gateway) -> type[Controller]:
 
         @get("/notifications")
         async def list_notifications(
-            self, merchant: Merchant, unread: bool = False, limit: Limit = 50
+            self, merchant: Merchant, unread: bool = False, limit: Limit = 50, page: Page = 1
         ) -> dict[str, Any]:
-            """The in-app feed of portal activity, newest first."""
+            """The in-app feed of portal activity, newest first, `limit` a page (`total`
+            counts them all)."""
             org = str(merchant["_id"])
-            return {"notifications": await views.feed(db, org, unread_only=unread, limit=limit)}
+            found, total = await views.feed(db, org, unread_only=unread, limit=limit, page=page)
+            return {"notifications": found, "page": page, "limit": limit, "total": total}
 
         @post("/notifications/read", status_code=200)
         async def mark_read(self, data: ReadMarks, merchant: Merchant) -> dict[str, Any]:
@@ -243,12 +246,19 @@ def controller(gateway: Gateway) -> type[Controller]:
             ] = None,
             endpoint_id: str | None = None,
             limit: Limit = 100,
+            page: Page = 1,
         ) -> dict[str, Any]:
-            """The delivery log: every delivery with its status, attempts and last error."""
-            found = await views.deliveries(
-                db, str(merchant["_id"]), status=status, endpoint_id=endpoint_id, limit=limit
+            """The delivery log: every delivery with its status, attempts and last error, the
+            latest change first, `limit` a page."""
+            found, total = await views.deliveries(
+                db,
+                str(merchant["_id"]),
+                status=status,
+                endpoint_id=endpoint_id,
+                limit=limit,
+                page=page,
             )
-            return {"deliveries": found}
+            return {"deliveries": found, "page": page, "limit": limit, "total": total}
 
         @post("/webhooks/deliveries/{delivery_id:str}/replay", status_code=202)
         async def replay(self, delivery_id: str, merchant: Merchant) -> dict[str, Any]:
@@ -280,6 +290,7 @@ def controller(gateway: Gateway) -> type[Controller]:
             since: Annotated[datetime | None, Parameter(query="from")] = None,
             until: Annotated[datetime | None, Parameter(query="to")] = None,
             limit: Limit = 100,
+            page: Page = 1,
         ) -> dict[str, Any]:
             """Portal activity by module (and action), with the latest entries; filter by
             customer and by date range (`from` inclusive, `to` exclusive, ISO 8601)."""
@@ -291,9 +302,12 @@ def controller(gateway: Gateway) -> type[Controller]:
                 since=since,
                 until=until,
                 limit=limit,
+                page=page,
             )
             return {
                 **report,
+                "page": page,
+                "limit": limit,
                 "filters": {
                     "customer_id": customer_id,
                     "from": _iso(since),
@@ -303,11 +317,15 @@ def controller(gateway: Gateway) -> type[Controller]:
 
         @get("/reviews")
         async def list_reviews(
-            self, merchant: Merchant, customer_id: str | None = None, limit: Limit = 100
+            self,
+            merchant: Merchant,
+            customer_id: str | None = None,
+            limit: Limit = 100,
+            page: Page = 1,
         ) -> dict[str, Any]:
-            """Reviews customers wrote; private to the merchant."""
-            found = await views.reviews(db, str(merchant["_id"]), customer_id, limit)
-            return {"reviews": found}
+            """Reviews customers wrote, newest first; private to the merchant."""
+            found, total = await views.reviews(db, str(merchant["_id"]), customer_id, limit, page)
+            return {"reviews": found, "page": page, "limit": limit, "total": total}
 
         @post("/customers/{customer_id:str}/review-requests", status_code=202)
         async def request_review(

@@ -108,7 +108,7 @@ def controller(gateway: Gateway) -> type[Controller]:
             """The reviews this customer wrote (never anyone else's)."""
             org = principal.organisation_id
             require((await preferences_of(gateway, org)).portal.reviews, "reviews")
-            found = await views.reviews(db, org, principal.customer_id, 50)
+            found, _ = await views.reviews(db, org, principal.customer_id, 50)
             return {
                 "reviews": [
                     {k: r.get(k) for k in ("review_id", "rating", "text", "submitted_at")}

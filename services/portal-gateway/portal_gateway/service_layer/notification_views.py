@@ -141,14 +141,29 @@ def _public(row: Document) -> Document:
     return row
 
 
+async def _page(
+    collection: Any, query: Document, sort_by: str, *, limit: int, page: int
+) -> tuple[list[Document], int]:
+    """One page (newest first) and how many rows match in all."""
+    total = await collection.count_documents(query)
+    cursor = collection.find(query).sort([(sort_by, DESCENDING), ("_id", DESCENDING)])
+    rows = await cursor.skip((page - 1) * limit).limit(limit).to_list()
+    return rows, total
+
+
 async def feed(
-    db: AsyncDatabase[Document], organisation_id: str, *, unread_only: bool, limit: int
-) -> list[Document]:
+    db: AsyncDatabase[Document],
+    organisation_id: str,
+    *,
+    unread_only: bool,
+    limit: int,
+    page: int = 1,
+) -> tuple[list[Document], int]:
     query: Document = {"organisation_id": organisation_id}
     if unread_only:
         query["read"] = False
-    cursor = db[FEED].find(query).sort("created_at", DESCENDING).limit(limit)
-    return [{**_public(r), "notification_id": r["_id"]} for r in await cursor.to_list()]
+    rows, total = await _page(db[FEED], query, "created_at", limit=limit, page=page)
+    return [{**_public(r), "notification_id": r["_id"]} for r in rows], total
 
 
 async def mark_read(
@@ -180,14 +195,15 @@ async def deliveries(
     status: str | None,
     endpoint_id: str | None,
     limit: int,
-) -> list[Document]:
+    page: int = 1,
+) -> tuple[list[Document], int]:
     query: Document = {"organisation_id": organisation_id}
     if status:
         query["status"] = status
     if endpoint_id:
         query["endpoint_id"] = endpoint_id
-    cursor = db[DELIVERIES].find(query).sort("updated_at", DESCENDING).limit(limit)
-    return [_public(r) for r in await cursor.to_list()]
+    rows, total = await _page(db[DELIVERIES], query, "updated_at", limit=limit, page=page)
+    return [_public(r) for r in rows], total
 
 
 async def delivery(
@@ -198,13 +214,17 @@ async def delivery(
 
 
 async def reviews(
-    db: AsyncDatabase[Document], organisation_id: str, customer_id: str | None, limit: int
-) -> list[Document]:
+    db: AsyncDatabase[Document],
+    organisation_id: str,
+    customer_id: str | None,
+    limit: int,
+    page: int = 1,
+) -> tuple[list[Document], int]:
     query: Document = {"organisation_id": organisation_id}
     if customer_id:
         query["customer_id"] = customer_id
-    cursor = db[REVIEWS].find(query).sort("submitted_at", DESCENDING).limit(limit)
-    return [_public(r) for r in await cursor.to_list()]
+    rows, total = await _page(db[REVIEWS], query, "submitted_at", limit=limit, page=page)
+    return [_public(r) for r in rows], total
 
 
 async def activity_report(
@@ -215,6 +235,7 @@ async def activity_report(
     since: datetime | None,
     until: datetime | None,
     limit: int,
+    page: int = 1,
 ) -> Document:
     """Counts by module (and action within it) and the latest entries, for one merchant,
     optionally one customer and a date range (`since` inclusive, `until` exclusive)."""
@@ -236,7 +257,14 @@ async def activity_report(
         entry = modules.setdefault(module, {"module": module, "count": 0, "actions": {}})
         entry["count"] += row["count"]
         entry["actions"][row["_id"]["action"]] = row["count"]
-    recent = await db[ACTIVITY].find(match).sort("at", DESCENDING).limit(limit).to_list()
+    recent = await (
+        db[ACTIVITY]
+        .find(match)
+        .sort([("at", DESCENDING), ("_id", DESCENDING)])
+        .skip((page - 1) * limit)
+        .limit(limit)
+        .to_list()
+    )
     by_module = sorted(modules.values(), key=lambda m: (-m["count"], m["module"]))
     return {
         "total": sum(m["count"] for m in by_module),
