@@ -154,6 +154,9 @@ async def test_a_dead_letter_is_listed_and_replayed_once_the_cause_is_fixed(
         assert dead.message_type == "PaymentRecorded"
         assert dead.event_id == message["event_id"]
         assert dead.timestamp is not None
+        # The original headers travel on the dead letter too (a trace context would).
+        assert dead.headers["message-type"] == "PaymentRecorded"
+        assert dead.headers["organisation-id"] == "org_acme_fitness"
         assert ledger.handled == []
 
         # The cause is fixed; the operator replays the dead letter.

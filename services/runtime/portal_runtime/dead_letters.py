@@ -304,8 +304,9 @@ async def replay(
 
 
 def _replay_headers(dead_letter: DeadLetter) -> list[tuple[str, bytes]]:
-    """The dead letter's own headers (not the `dlt-` ones), completed for an envelope with
-    the ones the outbox relay sets, since the dead-letter middleware does not keep them."""
+    """The dead letter's own headers (the original's, which the dead-letter middleware keeps;
+    not the `dlt-` ones), completed for an envelope with the ones the outbox relay sets, for
+    dead letters written before the middleware kept them."""
     headers = {
         name: value
         for name, value in dead_letter.headers.items()

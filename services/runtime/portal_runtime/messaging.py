@@ -48,7 +48,15 @@ class DeadLetters:
         topic = getattr(record, "topic", "unknown")
         if self.broker is None:
             raise RuntimeError("dead-letter policy has no broker")
+        # The original headers travel along (message type, organisation, trace context), so
+        # a replay from the dead-letter topic carries them again.
+        original = {
+            str(name): value.decode(errors="replace") if isinstance(value, bytes) else value
+            for name, value in (getattr(record, "headers", None) or ())
+            if not str(name).startswith("dlt-")
+        }
         headers = {
+            **{name: value for name, value in original.items() if isinstance(value, str)},
             "dlt-original-topic": str(topic),
             "dlt-original-partition": str(getattr(record, "partition", "")),
             "dlt-original-offset": str(getattr(record, "offset", "")),
