@@ -18,6 +18,7 @@ from portal_runtime.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
 PROBLEM = "application/problem+json"
+KEEP_ALIVE_SECONDS = 75
 
 
 def problem(status: int, title: str, detail: str, **extra: Any) -> Response[dict[str, Any]]:
@@ -112,4 +113,8 @@ def serve(create_app: Callable[[Any], Litestar], settings: ServiceSettings) -> N
         # only from the proxies in GATEWAY_TRUSTED_PROXIES (uvicorn would otherwise believe it
         # from any local peer).
         proxy_headers=False,
+        # Idle keep-alive connections are kept well past a client's own expiry (httpx: 5 s),
+        # so a client never sends a request on a connection the server is closing that same
+        # moment (it gets a read error; seen once in the e2e suite with both at 5 s).
+        timeout_keep_alive=KEEP_ALIVE_SECONDS,
     )
