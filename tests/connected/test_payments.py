@@ -22,6 +22,7 @@ from tests.support.invoicing import (
     configure,
     fields,
     invoice,
+    invoice_to_pay,
     invoicing,
     open_customer,
     pay,
@@ -42,9 +43,7 @@ async def test_one_hundred_concurrent_payments_of_one_invoice_charge_it_once(
 ) -> None:
     org, customer = ids()
     async with invoicing(mongo_uri, database_name, clock()) as ctx:
-        await configure(ctx, org)
-        await open_customer(ctx, org, customer)
-        invoice_id = await raise_invoice(ctx, org, customer, 10_000)
+        invoice_id = await invoice_to_pay(ctx, org, customer)
         commands = [pay_command(org, customer, (invoice_id,)) for _ in range(100)]
 
         await asyncio.gather(*(pay(ctx, command) for command in commands))
@@ -69,9 +68,7 @@ async def test_the_database_alone_refuses_a_second_pending_payment(
     monkeypatch.setattr(PaymentRepository, "pending_claims", nothing_pending)
     org, customer = ids()
     async with invoicing(mongo_uri, database_name, clock()) as ctx:
-        await configure(ctx, org)
-        await open_customer(ctx, org, customer)
-        invoice_id = await raise_invoice(ctx, org, customer)
+        invoice_id = await invoice_to_pay(ctx, org, customer)
         await pay(ctx, pay_command(org, customer, (invoice_id,), token="btok_ach_settles"))
         await asyncio.gather(
             *(pay(ctx, pay_command(org, customer, (invoice_id,))) for _ in range(10))
@@ -85,9 +82,7 @@ async def test_the_database_alone_refuses_a_second_pending_payment(
 async def test_a_repeated_pay_command_is_handled_once(mongo_uri: str, database_name: str) -> None:
     org, customer = ids()
     async with invoicing(mongo_uri, database_name, clock()) as ctx:
-        await configure(ctx, org)
-        await open_customer(ctx, org, customer)
-        invoice_id = await raise_invoice(ctx, org, customer)
+        invoice_id = await invoice_to_pay(ctx, org, customer)
         command = pay_command(org, customer, (invoice_id,))
         await pay(ctx, command)
         await pay(ctx, command)
@@ -102,9 +97,7 @@ async def test_a_pending_bank_payment_blocks_another_until_it_fails(
     org, customer = ids()
     at = clock()
     async with invoicing(mongo_uri, database_name, at) as ctx:
-        await configure(ctx, org)
-        await open_customer(ctx, org, customer)
-        invoice_id = await raise_invoice(ctx, org, customer)
+        invoice_id = await invoice_to_pay(ctx, org, customer)
         await pay(ctx, pay_command(org, customer, (invoice_id,), token="btok_ach_fails"))
         assert len(await sent(ctx, "PaymentPending", customer_id=customer)) == 1
 
@@ -129,9 +122,7 @@ async def test_a_bank_payment_that_settles_pays_the_invoice(
     org, customer = ids()
     at = clock()
     async with invoicing(mongo_uri, database_name, at) as ctx:
-        await configure(ctx, org)
-        await open_customer(ctx, org, customer)
-        invoice_id = await raise_invoice(ctx, org, customer)
+        invoice_id = await invoice_to_pay(ctx, org, customer)
         await pay(ctx, pay_command(org, customer, (invoice_id,), token="btok_ach_settles"))
         assert (await invoice(ctx, org, invoice_id))["status"] == "sent"
         at.advance(timedelta(days=3, minutes=1))

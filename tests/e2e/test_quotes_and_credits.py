@@ -20,10 +20,9 @@ from tests.support.documents import (
     attachment_of,
     create_quote,
     mail_to,
+    open_shop,
     set_preferences,
-    signed_in_customer,
 )
-from tests.support.portal import register_merchant
 from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.e2e
@@ -38,9 +37,9 @@ async def quote_status(http: httpx.AsyncClient, who: SignedIn, quote_id: str) ->
 async def test_customer_views_accepts_and_declines_quotes_and_sees_only_portal_comments(
     stack: LocalStack, http: httpx.AsyncClient
 ) -> None:
-    gateway, mailbox = stack.urls["gateway"], stack.urls["mailbox"]
-    merchant = await register_merchant(http, gateway, stack.operator_token, "Orbit Software")
-    grace = await signed_in_customer(http, gateway, mailbox, merchant, "Grace")
+    shop = await open_shop(http, stack)
+    gateway, merchant = shop.gateway, shop.merchant
+    grace = await shop.customer("Grace")
     first = await create_quote(http, gateway, merchant, grace.customer_id, notes="30 days")
     second = await create_quote(http, gateway, merchant, grace.customer_id)
     draft = await create_quote(http, gateway, merchant, grace.customer_id, send=False)
@@ -145,9 +144,9 @@ async def test_customer_views_accepts_and_declines_quotes_and_sees_only_portal_c
 async def test_the_customer_is_emailed_about_a_portal_comment_only_when_the_merchant_wants(
     stack: LocalStack, http: httpx.AsyncClient
 ) -> None:
-    gateway, mailbox = stack.urls["gateway"], stack.urls["mailbox"]
-    merchant = await register_merchant(http, gateway, stack.operator_token, "Orbit Software")
-    ada = await signed_in_customer(http, gateway, mailbox, merchant, "Ada")
+    shop = await open_shop(http, stack)
+    gateway, mailbox, merchant = shop.gateway, shop.mailbox, shop.merchant
+    ada = await shop.customer("Ada")
     quote = await create_quote(http, gateway, merchant, ada.customer_id)
     url = f"/quotes/{quote['quote_id']}/comments"
 
@@ -177,12 +176,12 @@ async def test_the_customer_is_emailed_about_a_portal_comment_only_when_the_merc
 async def test_another_customers_quote_is_not_found_in_the_same_or_another_portal(
     stack: LocalStack, http: httpx.AsyncClient
 ) -> None:
-    gateway, mailbox = stack.urls["gateway"], stack.urls["mailbox"]
-    merchant = await register_merchant(http, gateway, stack.operator_token, "Orbit Software")
-    other_merchant = await register_merchant(http, gateway, stack.operator_token, "Rival Ltd")
-    grace = await signed_in_customer(http, gateway, mailbox, merchant, "Grace")
-    neighbour = await signed_in_customer(http, gateway, mailbox, merchant, "Linus")
-    stranger = await signed_in_customer(http, gateway, mailbox, other_merchant, "Barbara")
+    shop = await open_shop(http, stack)
+    gateway, merchant = shop.gateway, shop.merchant
+    rival = await open_shop(http, stack, "Rival Ltd")
+    grace = await shop.customer("Grace")
+    neighbour = await shop.customer("Linus")
+    stranger = await rival.customer("Barbara")
     quote = await create_quote(http, gateway, merchant, grace.customer_id)
     quote_id = quote["quote_id"]
 
@@ -207,7 +206,7 @@ async def test_another_customers_quote_is_not_found_in_the_same_or_another_porta
     anonymous = await http.get(f"{grace.portal}/quotes/{quote_id}")
     assert anonymous.status_code == 401
     other_admin = await http.get(
-        f"{gateway}/admin/v1/quotes/{quote_id}", headers={"X-API-Key": other_merchant["api_key"]}
+        f"{gateway}/admin/v1/quotes/{quote_id}", headers={"X-API-Key": rival.merchant["api_key"]}
     )
     assert other_admin.status_code == 404
     assert await quote_status(http, grace, quote_id) in ("sent", "viewed")
@@ -216,9 +215,9 @@ async def test_another_customers_quote_is_not_found_in_the_same_or_another_porta
 async def test_credit_notes_apply_to_invoices_refund_and_follow_the_preference(
     stack: LocalStack, http: httpx.AsyncClient
 ) -> None:
-    gateway, mailbox = stack.urls["gateway"], stack.urls["mailbox"]
-    merchant = await register_merchant(http, gateway, stack.operator_token, "Orbit Software")
-    grace = await signed_in_customer(http, gateway, mailbox, merchant, "Grace")
+    shop = await open_shop(http, stack)
+    gateway, mailbox, merchant = shop.gateway, shop.mailbox, shop.merchant
+    grace = await shop.customer("Grace")
     api_key = {"X-API-Key": merchant["api_key"]}
     setup = await http.put(
         f"{gateway}/admin/v1/invoicing/setup",
@@ -326,10 +325,10 @@ async def test_credit_notes_apply_to_invoices_refund_and_follow_the_preference(
 async def test_sales_orders_are_shown_only_when_enabled_with_the_invoice_once_fulfilled(
     stack: LocalStack, http: httpx.AsyncClient
 ) -> None:
-    gateway, mailbox = stack.urls["gateway"], stack.urls["mailbox"]
-    merchant = await register_merchant(http, gateway, stack.operator_token, "Orbit Software")
-    grace = await signed_in_customer(http, gateway, mailbox, merchant, "Grace")
-    neighbour = await signed_in_customer(http, gateway, mailbox, merchant, "Linus")
+    shop = await open_shop(http, stack)
+    gateway, merchant = shop.gateway, shop.merchant
+    grace = await shop.customer("Grace")
+    neighbour = await shop.customer("Linus")
     created = await admin_post(
         http,
         gateway,
@@ -370,10 +369,10 @@ async def test_sales_orders_are_shown_only_when_enabled_with_the_invoice_once_fu
 async def test_a_statement_is_generated_as_json_and_pdf_for_the_customer_only(
     stack: LocalStack, http: httpx.AsyncClient
 ) -> None:
-    gateway, mailbox = stack.urls["gateway"], stack.urls["mailbox"]
-    merchant = await register_merchant(http, gateway, stack.operator_token, "Orbit Software")
-    grace = await signed_in_customer(http, gateway, mailbox, merchant, "Grace")
-    neighbour = await signed_in_customer(http, gateway, mailbox, merchant, "Linus")
+    shop = await open_shop(http, stack)
+    gateway, merchant = shop.gateway, shop.merchant
+    grace = await shop.customer("Grace")
+    neighbour = await shop.customer("Linus")
     issued = await admin_post(
         http,
         gateway,
@@ -429,9 +428,9 @@ async def test_a_statement_is_generated_as_json_and_pdf_for_the_customer_only(
 async def test_forwarding_a_quote_emails_its_pdf_and_makes_the_person_a_contact(
     stack: LocalStack, http: httpx.AsyncClient
 ) -> None:
-    gateway, mailbox = stack.urls["gateway"], stack.urls["mailbox"]
-    merchant = await register_merchant(http, gateway, stack.operator_token, "Orbit Software")
-    grace = await signed_in_customer(http, gateway, mailbox, merchant, "Grace")
+    shop = await open_shop(http, stack)
+    gateway, mailbox, merchant = shop.gateway, shop.mailbox, shop.merchant
+    grace = await shop.customer("Grace")
     quote = await create_quote(http, gateway, merchant, grace.customer_id)
     colleague = f"ada.{uuid.uuid4().hex[:8]}@compilers.example"
 

@@ -11,7 +11,13 @@ from typing import Any
 
 import httpx
 
-from tests.support.portal import create_customer, invitation_email, token_from
+from deploy.local.stack import LocalStack
+from tests.support.portal import (
+    create_customer,
+    invitation_email,
+    register_merchant,
+    token_from,
+)
 
 PASSWORD = "correct-horse-42"
 LINES = [
@@ -49,6 +55,29 @@ async def signed_in_customer(
     session = await http.post(f"{portal}/sessions", json={"email": address, "password": PASSWORD})
     assert session.status_code == 201, session.text
     return SignedIn(created.json()["customer_id"], address, session.json()["access_token"], portal)
+
+
+@dataclass(frozen=True)
+class Shop:
+    """A fresh merchant on the running stack, and a way to sign its customers in."""
+
+    http: httpx.AsyncClient
+    gateway: str
+    mailbox: str
+    merchant: dict[str, Any]
+
+    async def customer(self, first_name: str) -> SignedIn:
+        return await signed_in_customer(
+            self.http, self.gateway, self.mailbox, self.merchant, first_name
+        )
+
+
+async def open_shop(
+    http: httpx.AsyncClient, stack: LocalStack, name: str = "Orbit Software"
+) -> Shop:
+    gateway, mailbox = stack.urls["gateway"], stack.urls["mailbox"]
+    merchant = await register_merchant(http, gateway, stack.operator_token, name)
+    return Shop(http, gateway, mailbox, merchant)
 
 
 async def admin_post(

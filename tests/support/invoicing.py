@@ -134,6 +134,15 @@ async def raise_invoice(
     return invoice_id
 
 
+async def invoice_to_pay(
+    ctx: Payments, org: str, customer_id: str, amount_minor: int = 10_000
+) -> str:
+    """A configured merchant, its customer's account and one open invoice: its id."""
+    await configure(ctx, org)
+    await open_customer(ctx, org, customer_id)
+    return await raise_invoice(ctx, org, customer_id, amount_minor)
+
+
 def pay_command(
     org: str, customer_id: str, invoice_ids: tuple[str, ...], **request: Any
 ) -> PayInvoices:
